@@ -1,0 +1,24 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "zeroweight-proxy",
+    products: [
+        .executable(name: "zw-bundle", targets: ["zw-bundle"]),
+        .executable(name: "zw-token", targets: ["zw-token"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CFastCGI",
+            pkgConfig: "fcgi",
+            providers: [.apt(["libfcgi-dev"])]
+        ),
+        .target(
+            name: "ZeroWeightProxy",
+            dependencies: ["CFastCGI"]
+        ),
+        .executableTarget(name: "zw-bundle", dependencies: ["ZeroWeightProxy"]),
+        .executableTarget(name: "zw-token", dependencies: ["ZeroWeightProxy"]),
+        .testTarget(name: "ZeroWeightProxyTests", dependencies: ["ZeroWeightProxy"]),
+    ]
+)

@@ -1,0 +1,58 @@
+import Foundation
+
+/// The logged facts about one request, an allowlist: no headers, no query values but validated ids.
+public struct RequestLogEntry: Sendable, Hashable {
+    public var time: Date
+    public var route: Route
+    public var method: String
+    public var status: Int
+    public var errorCode: String?
+    public var durationMilliseconds: Double
+    public var upstreamStatus: Int?
+    public var upstreamMilliseconds: Double?
+    public var avatarID: AvatarID?
+    public var clientAddress: String
+    public var detail: String?
+
+    public init(
+        time: Date, route: Route, method: String, status: Int, errorCode: String? = nil,
+        durationMilliseconds: Double, upstreamStatus: Int? = nil, upstreamMilliseconds: Double? = nil,
+        avatarID: AvatarID? = nil, clientAddress: String, detail: String? = nil
+    ) {
+        self.time = time
+        self.route = route
+        self.method = method
+        self.status = status
+        self.errorCode = errorCode
+        self.durationMilliseconds = durationMilliseconds
+        self.upstreamStatus = upstreamStatus
+        self.upstreamMilliseconds = upstreamMilliseconds
+        self.avatarID = avatarID
+        self.clientAddress = clientAddress
+        self.detail = detail
+    }
+
+    /// The entry as one JSON line, newline included.
+    func jsonLine() -> String {
+        var line = #"{"time":"# + JSONText.quoted(Self.timestamp(time))
+        line += #","route":"# + JSONText.quoted(route.rawValue)
+        line += #","method":"# + JSONText.quoted(String(method.prefix(16)))
+        line += #","status":"# + String(status)
+        if let errorCode { line += #","error":"# + JSONText.quoted(errorCode) }
+        line += #","duration_ms":"# + Self.milliseconds(durationMilliseconds)
+        if let upstreamStatus { line += #","upstream_status":"# + String(upstreamStatus) }
+        if let upstreamMilliseconds { line += #","upstream_ms":"# + Self.milliseconds(upstreamMilliseconds) }
+        if let avatarID { line += #","avatar_id":"# + JSONText.quoted(avatarID.rawValue) }
+        line += #","client_ip":"# + JSONText.quoted(String(clientAddress.prefix(64)))
+        if let detail { line += #","detail":"# + JSONText.quoted(detail) }
+        return line + "}\n"
+    }
+
+    static func milliseconds(_ value: Double) -> String {
+        String(Double((value * 1000).rounded()) / 1000)
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
+    }
+}

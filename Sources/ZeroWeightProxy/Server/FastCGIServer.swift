@@ -1,0 +1,112 @@
+import CFastCGI
+import Foundation
+
+/// A FastCGI responder loop over libfcgi that serves many requests at once.
+///
+/// A few acceptor threads wait on the listening socket (made non-blocking, so a connection taken by
+/// a sibling process is an `EAGAIN`, not a hang) and a wake-up pipe. Each accepted request is handed
+/// to the handler, which answers asynchronously; the answer is written on a Dispatch worker, so a slow
+/// upstream or a slow client never holds up accepting. SIGTERM closes the wake-up pipe's gate: no
+/// more accepts, in-flight requests finish, then the process exits 0.
+final class FastCGIServer: @unchecked Sendable {
+    private let listenFD: Int32
+    private let handler: ProxyHandler
+    private let logger: RequestLogger
+    private let acceptorCount: Int
+    private let drainSeconds: Double
+    private let wake: (read: Int32, write: Int32)
+    private let state = NSCondition()
+    private var inFlight = 0
+    private var runningAcceptors = 0
+    private var stopping = false
+
+    init(listenFD: Int32, handler: ProxyHandler, logger: RequestLogger, acceptors: Int = 4, drainSeconds: Double)
+        throws(SystemError)
+    {
+        self.listenFD = listenFD
+        self.handler = handler
+        self.logger = logger
+        self.acceptorCount = acceptors
+        self.drainSeconds = drainSeconds
+        self.wake = try Syscalls.makePipe()
+        try Syscalls.setNonBlocking(listenFD)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains; returns the exit code.
+    func run() -> Int32 {
+        guard Syscalls.fastCGIInitialize() else {
+            logger.event("fastcgi_init_failed")
+            return 1
+        }
+        let signals = Syscalls.onTerminate { [self] in stop() }
+        state.withLock { runningAcceptors = acceptorCount }
+        for index in 0..<acceptorCount {
+            let thread = Thread { [self] in acceptLoop() }
+            thread.name = "fastcgi-accept-\(index)"
+            thread.start()
+        }
+        logger.event("listening", ["route": handler.route.rawValue, "pid": String(Syscalls.processID())])
+
+        state.lock()
+        while !(stopping && runningAcceptors == 0) { state.wait() }
+        let deadline = Date(timeIntervalSinceNow: drainSeconds)
+        while inFlight > 0 && state.wait(until: deadline) {}
+        let abandoned = inFlight
+        state.unlock()
+        _ = signals
+        logger.event("stopped", ["route": handler.route.rawValue, "abandoned": String(abandoned)])
+        return 0
+    }
+
+    /// Stops accepting; safe to call from any thread, more than once.
+    func stop() {
+        let first = state.withLock {
+            defer { stopping = true }
+            return !stopping
+        }
+        if first { Syscalls.writeAll(wake.write, [1]) }
+    }
+
+    private func acceptLoop() {
+        while !Syscalls.waitReadable(listenFD: listenFD, wakeFD: wake.read) {
+            let request = Syscalls.fastCGIMakeRequest(listenFD: listenFD)
+            let status = Syscalls.fastCGIAccept(request)
+            guard status == 0 else {
+                Syscalls.fastCGIDiscard(request)
+                if status != -EAGAIN && status != -EWOULDBLOCK && status != -EINTR {
+                    // EMFILE and the like: back off instead of spinning; the connection waits in the backlog.
+                    Syscalls.sleep(milliseconds: 10)
+                }
+                continue
+            }
+            state.withLock { inFlight += 1 }
+            serve(request)
+        }
+        state.withLock {
+            runningAcceptors -= 1
+            state.broadcast()
+        }
+    }
+
+    private func serve(_ request: UnsafeMutablePointer<FCGX_Request>) {
+        let params = Syscalls.fastCGIParams(request)
+        let isHead = params["REQUEST_METHOD"] == "HEAD"
+        let connection = Connection(request)
+        handler.handle(environment: params) { [self] response in
+            DispatchQueue.global().async { [self] in
+                ResponseWriter.write(response, includeBody: !isHead) { Syscalls.fastCGIWrite(connection.request, $0) }
+                Syscalls.fastCGIFinish(connection.request)
+                state.withLock {
+                    inFlight -= 1
+                    state.broadcast()
+                }
+            }
+        }
+    }
+
+    /// Carries a request pointer to the thread that finishes it; only one thread uses it at a time.
+    private struct Connection: @unchecked Sendable {
+        let request: UnsafeMutablePointer<FCGX_Request>
+        init(_ request: UnsafeMutablePointer<FCGX_Request>) { self.request = request }
+    }
+}

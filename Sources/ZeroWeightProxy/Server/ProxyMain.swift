@@ -1,0 +1,74 @@
+import Foundation
+
+/// The whole program behind `zw-bundle` and `zw-token`: pick the mode, configure, serve.
+public enum ProxyMain {
+    /// Runs `route` as this process's program and exits.
+    public static func run(route: Route) -> Never {
+        Syscalls.ignoreBrokenPipe()
+        let logger = RequestLogger.standardError
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        var environment = ProcessInfo.processInfo.environment
+        let mode: ServerMode
+        do {
+            mode = try ServerMode.detect(
+                arguments: arguments, environment: environment, processID: Syscalls.processID(),
+                isListeningSocket: Syscalls.isListeningSocket)
+        } catch {
+            logger.event("usage_error", ["problem": error.description])
+            Syscalls.writeAll(2, Array("usage: zw-\(route.rawValue) [--listen PATH|HOST:PORT [--socket-mode 660]]\n".utf8))
+            Syscalls.exit(2)
+        }
+        if mode == .cgi {
+            // httpoxy: a client's `Proxy:` header arrives as HTTP_PROXY; it must never steer the upstream call.
+            unsetenv("HTTP_PROXY")
+            environment["HTTP_PROXY"] = nil
+        } else {
+            unsetenv("LISTEN_FDS")
+            unsetenv("LISTEN_PID")
+            unsetenv("LISTEN_FDNAMES")
+        }
+        let configuration = Result { () throws(ConfigurationError) in
+            try ProxyConfiguration.load(environment: environment)
+        }
+        let timeout = (try? configuration.get())?.timeout ?? ProxyConfiguration.defaultTimeout
+        let handler = ProxyHandler(
+            route: route, configuration: configuration, transport: URLSessionTransport(), logger: logger)
+
+        switch mode {
+        case .cgi:
+            Syscalls.exit(CGIRunner.run(handler: handler, environment: environment, deadline: timeout))
+        case .fastCGI(let fd):
+            if case .failure(let problem) = configuration {
+                logger.event("misconfigured", ["problem": problem.description])
+            }
+            Syscalls.exit(serve(fd: fd, handler: handler, logger: logger, timeout: timeout))
+        case .listen(let address, let socketMode):
+            if case .failure(let problem) = configuration {
+                logger.event("misconfigured", ["problem": problem.description])
+            }
+            let fd: Int32
+            do {
+                switch address {
+                case .unix(let path): fd = try Syscalls.listenUnix(path: path, mode: socketMode, backlog: 1024)
+                case .tcp(let host, let port): fd = try Syscalls.listenTCP(host: host, port: port, backlog: 1024)
+                }
+            } catch {
+                logger.event("listen_failed", ["problem": error.description])
+                Syscalls.exit(1)
+            }
+            let code = serve(fd: fd, handler: handler, logger: logger, timeout: timeout)
+            if case .unix(let path) = address { Syscalls.unlink(path) }
+            Syscalls.exit(code)
+        }
+    }
+
+    private static func serve(fd: Int32, handler: ProxyHandler, logger: RequestLogger, timeout: Double) -> Int32 {
+        do {
+            let server = try FastCGIServer(listenFD: fd, handler: handler, logger: logger, drainSeconds: timeout + 2)
+            return server.run()
+        } catch {
+            logger.event("fastcgi_failed", ["problem": error.description])
+            return 1
+        }
+    }
+}

@@ -1,0 +1,234 @@
+import CFastCGI
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Every C call the proxy makes: libfcgi and the POSIX socket, signal and file calls.
+///
+/// Callers above this file never touch C; failures come back as `SystemError` or a plain result.
+enum Syscalls {
+    // MARK: libfcgi
+
+    /// `FCGX_Init`: call once, before any thread uses libfcgi.
+    static func fastCGIInitialize() -> Bool {
+        FCGX_Init() == 0
+    }
+
+    /// A fresh `FCGX_Request` bound to `listenFD` (`FCGX_InitRequest`); release with `fastCGIFinish`.
+    static func fastCGIMakeRequest(listenFD: Int32) -> UnsafeMutablePointer<FCGX_Request> {
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        FCGX_InitRequest(request, listenFD, 0)
+        return request
+    }
+
+    /// `FCGX_Accept_r`: accepts one connection and reads its params; 0 or a negative errno.
+    static func fastCGIAccept(_ request: UnsafeMutablePointer<FCGX_Request>) -> Int32 {
+        FCGX_Accept_r(request)
+    }
+
+    /// Copies the request's params out of libfcgi (they die at `FCGX_Finish_r`).
+    static func fastCGIParams(_ request: UnsafeMutablePointer<FCGX_Request>) -> [String: String] {
+        var params: [String: String] = [:]
+        guard var cursor = request.pointee.envp else { return params }
+        while let entry = cursor.pointee {
+            let pair = String(cString: entry)
+            if let equals = pair.firstIndex(of: "=") {
+                params[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        return params
+    }
+
+    /// Writes `bytes` to the request's stdout in chunks (`FCGX_PutStr`); false once the client is gone.
+    static func fastCGIWrite(_ request: UnsafeMutablePointer<FCGX_Request>, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let chunk = min(64 << 10, bytes.count - offset)
+            let written = FCGX_PutStr(
+                bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), Int32(chunk),
+                request.pointee.out)
+            guard written == chunk else { return false }
+            offset += chunk
+        }
+        return true
+    }
+
+    /// `FCGX_Finish_r`, then frees the request allocated by `fastCGIMakeRequest`.
+    static func fastCGIFinish(_ request: UnsafeMutablePointer<FCGX_Request>) {
+        FCGX_Finish_r(request)
+        request.deallocate()
+    }
+
+    /// Frees a request whose accept failed (`FCGX_Free` with close).
+    static func fastCGIDiscard(_ request: UnsafeMutablePointer<FCGX_Request>) {
+        FCGX_Free(request, 1)
+        request.deallocate()
+    }
+
+    // MARK: File descriptors
+
+    /// Writes all of `bytes` to `fd`, retrying short writes and `EINTR`; false on any other error.
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { writeAll(fd, $0) }
+    }
+
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(fd, bytes.baseAddress!.advanced(by: offset), bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += written
+        }
+        return true
+    }
+
+    /// Whether `fd` is a socket in the listening state (`getsockopt(SO_ACCEPTCONN)`).
+    static func isListeningSocket(_ fd: Int32) -> Bool {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &length) == 0 && value != 0
+    }
+
+    /// Sets `O_NONBLOCK` on `fd`.
+    static func setNonBlocking(_ fd: Int32) throws(SystemError) {
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else { throw SystemError("fcntl", errno) }
+    }
+
+    /// A close-on-exec pipe: (read end, write end).
+    static func makePipe() throws(SystemError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw SystemError("pipe", errno) }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (fds[0], fds[1])
+    }
+
+    /// Waits until `listenFD` or `wakeFD` is readable; true when `wakeFD` is (time to stop).
+    static func waitReadable(listenFD: Int32, wakeFD: Int32) -> Bool {
+        var fds = [
+            pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+        ]
+        while true {
+            let ready = poll(&fds, 2, -1)
+            if ready < 0 && errno == EINTR { continue }
+            return ready < 0 || fds[1].revents != 0
+        }
+    }
+
+    static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
+    static func unlink(_ path: String) {
+        _ = Glibc.unlink(path)
+    }
+
+    static func processID() -> Int32 { getpid() }
+
+    static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
+
+    static func sleep(milliseconds: Int) { usleep(UInt32(milliseconds * 1000)) }
+
+    // MARK: Signals
+
+    /// Ignores SIGPIPE so a vanished client is a failed write, not a dead process.
+    static func ignoreBrokenPipe() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// Routes SIGTERM and SIGINT to `handler` on a Dispatch queue instead of the default kill.
+    static func onTerminate(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+    }
+
+    // MARK: Binding
+
+    /// A listening Unix socket at `path` with `mode`, replacing a stale socket file (never another file).
+    static func listenUnix(path: String, mode: mode_t, backlog: Int32) throws(SystemError) -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity else { throw SystemError("bind \(path): path too long", ENAMETOOLONG) }
+        var status = stat()
+        if lstat(path, &status) == 0 {
+            guard (status.st_mode & S_IFMT) == S_IFSOCK else { throw SystemError("bind \(path): not a socket", EEXIST) }
+            _ = Glibc.unlink(path)
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket", errno) }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw SystemError("bind \(path)", code)
+        }
+        guard chmod(path, mode) == 0, listen(fd, backlog) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw SystemError("listen \(path)", code)
+        }
+        return fd
+    }
+
+    /// A listening TCP socket on `host:port` (IPv4 or IPv6 literal, or a name such as localhost).
+    static func listenTCP(host: String, port: UInt16, backlog: Int32) throws(SystemError) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw SystemError("resolve \(host): \(String(cString: gai_strerror(status)))", EINVAL)
+        }
+        defer { freeaddrinfo(list) }
+        let info = first.pointee
+        let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
+        guard fd >= 0 else { throw SystemError("socket", errno) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard bind(fd, info.ai_addr, info.ai_addrlen) == 0, listen(fd, backlog) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw SystemError("bind \(host):\(port)", code)
+        }
+        return fd
+    }
+}
+
+/// A failed system call: what was attempted and `errno`.
+public struct SystemError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let operation: String
+    public let code: Int32
+
+    init(_ operation: String, _ code: Int32) {
+        self.operation = operation
+        self.code = code
+    }
+
+    public var description: String { "\(operation): \(String(cString: strerror(code)))" }
+}

@@ -1,0 +1,4 @@
+import ZeroWeightProxy
+
+// zw-bundle: GET /api/avatars/bundle/{avatar_id}, as CGI or FastCGI.
+ProxyMain.run(route: .bundle)
