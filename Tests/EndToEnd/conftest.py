@@ -1,0 +1,188 @@
+"""Fixtures for the end-to-end tests: the built executables behind real servers, against the stand-in.
+
+Set BIN_DIR to test other binaries (default: .build/release, as `make test` builds them).
+"""
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "deploy" / "local"))
+import zwlocal  # noqa: E402
+
+BIN_DIR = Path(os.environ.get("BIN_DIR", REPO / ".build" / "release"))
+TIMEOUT = "1.5"
+
+
+class Answer:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def code(self):
+        return self.json()["error"]["code"]
+
+    def __repr__(self):
+        return f"Answer({self.status}, {self.headers}, {self.body[:300]!r})"
+
+
+class Transcript:
+    """Everything the suite saw come back, for the final check that the key never leaks."""
+
+    def __init__(self):
+        self.chunks = []
+
+    def add(self, *parts):
+        for part in parts:
+            self.chunks.append(part if isinstance(part, bytes) else str(part).encode())
+
+
+TRANSCRIPT = Transcript()
+
+
+def parse_cgi(output):
+    head, _, body = output.partition(b"\r\n\r\n")
+    headers = {}
+    status = 200
+    for line in head.decode().split("\r\n"):
+        name, _, value = line.partition(":")
+        if name.lower() == "status":
+            status = int(value.split()[0])
+        else:
+            headers[name.lower()] = value.strip()
+    return Answer(status, headers, body)
+
+
+class CGIMount:
+    """The executables run directly as CGI programs, the way a web server runs them."""
+
+    name = "cgi"
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def environment(self, method, path, headers):
+        target, _, query = path.partition("?")
+        env = {"PATH": "/usr/bin:/bin", "REQUEST_METHOD": method, "QUERY_STRING": query,
+               "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1"}
+        if target.startswith("/api/avatars/bundle"):
+            program = "bundle"
+            env["PATH_INFO"] = unquote(target[len("/api/avatars/bundle"):])
+        elif target == "/api/livekit/token":
+            program = "token"
+        else:
+            raise ValueError(path)
+        for name, value in (headers or {}).items():
+            env["HTTP_" + name.upper().replace("-", "_")] = value
+        env.update(self.settings)
+        return program, env
+
+    def request(self, method, path, headers=None, body=None):
+        program, env = self.environment(method, path, headers)
+        if body is not None:
+            env["CONTENT_LENGTH"] = str(len(body))
+        done = subprocess.run(
+            [str(BIN_DIR / f"zw-{program}")], env=env, input=body or b"", capture_output=True, timeout=30)
+        TRANSCRIPT.add(done.stdout, done.stderr)
+        assert done.returncode == 0, done.stderr
+        return parse_cgi(done.stdout)
+
+
+class HTTPMount:
+    """Requests over HTTP to nginx on loopback."""
+
+    def __init__(self, name, port, stack):
+        self.name = name
+        self.port = port
+        self.stack = stack
+
+    def request(self, method, path, headers=None, body=None, timeout=30):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            body = response.read()
+            answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+        finally:
+            connection.close()
+        TRANSCRIPT.add(repr(answer.headers), answer.body)
+        return answer
+
+
+class StandIn:
+    def __init__(self, base):
+        self.base = base
+
+    def requests(self):
+        with urllib.request.urlopen(self.base + "/__requests") as response:
+            return json.load(response)
+
+    def clear(self):
+        request = urllib.request.Request(self.base + "/__requests", method="DELETE")
+        urllib.request.urlopen(request).read()
+
+
+@pytest.fixture(scope="session")
+def key():
+    return zwlocal.new_key()
+
+
+@pytest.fixture(scope="session")
+def session_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("zw")
+
+
+@pytest.fixture(scope="session")
+def standin(session_root, key):
+    stack = zwlocal.Stack(session_root / "standin", BIN_DIR)
+    base = stack.start_standin(key)
+    yield StandIn(base)
+    stack.stop()
+
+
+@pytest.fixture
+def upstream(standin):
+    """The stand-in with its record cleared for this test."""
+    standin.clear()
+    return standin
+
+
+def settings_for(standin, key_file):
+    return {"ZEROWEIGHT_API_BASE": standin.base, "ZEROWEIGHT_API_KEY_FILE": str(key_file),
+            "ZEROWEIGHT_TIMEOUT_SECONDS": TIMEOUT}
+
+
+@pytest.fixture(scope="session", params=["cgi", "nginx-fcgiwrap", "nginx-fastcgi"])
+def mount(request, session_root, standin, key):
+    key_file = session_root / "standin" / "standin-key"
+    if request.param == "cgi":
+        yield CGIMount(settings_for(standin, key_file))
+        return
+    stack = zwlocal.Stack(session_root / request.param, BIN_DIR)
+    port = zwlocal.free_port()
+    try:
+        if request.param == "nginx-fcgiwrap":
+            wrap = stack.start_fcgiwrap()
+            stack.start_nginx(port, ("cgi", wrap), ("cgi", wrap), settings_for(standin, key_file))
+        else:
+            env = {"PATH": "/usr/bin:/bin", "ZEROWEIGHT_API_KEY": key, "ZEROWEIGHT_API_BASE": standin.base,
+                   "ZEROWEIGHT_TIMEOUT_SECONDS": TIMEOUT}
+            bundle, _ = stack.start_spawn_fcgi("bundle", env)
+            token, _ = stack.start_spawn_fcgi("token", env)
+            stack.start_nginx(port, ("fastcgi", bundle), ("fastcgi", token))
+        yield HTTPMount(request.param, port, stack)
+    finally:
+        stack.stop()
