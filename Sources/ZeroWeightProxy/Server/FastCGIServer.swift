@@ -6,8 +6,9 @@ import Foundation
 /// A few acceptor threads wait on the listening socket (made non-blocking, so a connection taken by
 /// a sibling process is an `EAGAIN`, not a hang) and a wake-up pipe. Each accepted request is handed
 /// to the handler, which answers asynchronously; the answer is written on a Dispatch worker, so a slow
-/// upstream or a slow client never holds up accepting. SIGTERM closes the wake-up pipe's gate: no
-/// more accepts, in-flight requests finish, then the process exits 0.
+/// upstream or a slow client never holds up accepting. SIGTERM (taken by `sigwait` on a thread of
+/// its own; the caller blocked it first) wakes the acceptors through the pipe: no more accepts,
+/// in-flight requests finish, then the process exits 0.
 final class FastCGIServer: @unchecked Sendable {
     private let listenFD: Int32
     private let handler: ProxyHandler
@@ -38,7 +39,12 @@ final class FastCGIServer: @unchecked Sendable {
             logger.event("fastcgi_init_failed")
             return 1
         }
-        let signals = Syscalls.onTerminate { [self] in stop() }
+        let signals = Thread { [self] in
+            _ = Syscalls.waitForTermination()
+            stop()
+        }
+        signals.name = "fastcgi-signals"
+        signals.start()
         state.withLock { runningAcceptors = acceptorCount }
         for index in 0..<acceptorCount {
             let thread = Thread { [self] in acceptLoop() }
@@ -53,7 +59,6 @@ final class FastCGIServer: @unchecked Sendable {
         while inFlight > 0 && state.wait(until: deadline) {}
         let abandoned = inFlight
         state.unlock()
-        _ = signals
         logger.event("stopped", ["route": handler.route.rawValue, "abandoned": String(abandoned)])
         return 0
     }

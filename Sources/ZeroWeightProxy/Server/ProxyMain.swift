@@ -23,6 +23,9 @@ public enum ProxyMain {
             unsetenv("HTTP_PROXY")
             environment["HTTP_PROXY"] = nil
         } else {
+            // Before any thread exists, so every thread inherits the mask and only the server's
+            // signal thread takes SIGTERM.
+            Syscalls.blockTerminationSignals()
             unsetenv("LISTEN_FDS")
             unsetenv("LISTEN_PID")
             unsetenv("LISTEN_FDNAMES")

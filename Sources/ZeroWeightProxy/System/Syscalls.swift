@@ -147,15 +147,29 @@ enum Syscalls {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    /// Routes SIGTERM and SIGINT to `handler` on a Dispatch queue instead of the default kill.
-    static func onTerminate(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
-        [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: handler)
-            source.resume()
-            return source
-        }
+    /// Blocks SIGTERM and SIGINT in this thread and every thread it creates afterwards.
+    ///
+    /// Call first thing in the main thread, before any other thread exists, so that only
+    /// `waitForTermination()` ever sees these signals.
+    static func blockTerminationSignals() {
+        var set = terminationSignals()
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
+    /// Blocks until SIGTERM or SIGINT arrives (`sigwait`); requires `blockTerminationSignals()` first.
+    static func waitForTermination() -> Int32 {
+        var set = terminationSignals()
+        var received: Int32 = 0
+        while sigwait(&set, &received) != 0 {}
+        return received
+    }
+
+    private static func terminationSignals() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        return set
     }
 
     // MARK: Binding
