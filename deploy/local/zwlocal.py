@@ -112,8 +112,19 @@ class Stack:
         path = socket_path or str(self.root / f"{route}.sock")
         process = self.spawn(
             f"listen-{route}", [str(self.binaries / f"zw-{route}"), "--listen", path, "--socket-mode", "660"], env=env)
-        wait_for(lambda: can_connect(path), what=f"{path}")
+        self.wait_listening(f"listen-{route}", process)
         return path, process
+
+    def wait_listening(self, name, process):
+        """Waits for the handler's `listening` log event: from then on it serves and drains on SIGTERM."""
+        log = self.root / f"{name}.log"
+
+        def ready():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited: {log.read_text()[-2000:]}")
+            return b'"event":"listening"' in log.read_bytes()
+
+        wait_for(ready, what=f"{name} to listen")
 
     def start_fcgiwrap(self):
         """fcgiwrap on a Unix socket, with an empty environment so settings can only come from nginx."""
