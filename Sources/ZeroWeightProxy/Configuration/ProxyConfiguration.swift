@@ -47,7 +47,8 @@ public struct ProxyConfiguration: Sendable, Hashable {
         if let text = environment["ZEROWEIGHT_TIMEOUT_SECONDS"], !text.isEmpty {
             guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= 300 else {
                 throw ConfigurationError(
-                    setting: "ZEROWEIGHT_TIMEOUT_SECONDS", problem: "must be a number of seconds above 0 and at most 300")
+                    setting: "ZEROWEIGHT_TIMEOUT_SECONDS",
+                    problem: "must be a number of seconds above 0 and at most 300")
             }
             configuration.timeout = seconds
         }
@@ -79,7 +80,8 @@ public struct ProxyConfiguration: Sendable, Hashable {
         case (nil, let path?):
             let data: Data
             do { data = try readFile(path) } catch {
-                throw ConfigurationError(setting: "ZEROWEIGHT_API_KEY_FILE", problem: "names a file that cannot be read")
+                throw ConfigurationError(
+                    setting: "ZEROWEIGHT_API_KEY_FILE", problem: "names a file that cannot be read")
             }
             var text = String(decoding: data, as: UTF8.self)
             while let last = text.last, last == "\n" || last == "\r\n" || last == "\r" { text.removeLast() }

@@ -12,7 +12,9 @@ enum CGIRunner {
         }
         // The transport always answers by its deadline; this only guards against a bug there.
         if done.wait(timeout: .now() + deadline + 5) == .timedOut {
-            ResponseWriter.write(ProxyResponse(error: .internalError), includeBody: !isHead) { Syscalls.writeAll(1, $0) }
+            ResponseWriter.write(ProxyResponse(error: .internalError), includeBody: !isHead) {
+                Syscalls.writeAll(1, $0)
+            }
         }
         return 0
     }

@@ -15,7 +15,8 @@ public enum ProxyMain {
                 isListeningSocket: Syscalls.isListeningSocket)
         } catch {
             logger.event("usage_error", ["problem": error.description])
-            Syscalls.writeAll(2, Array("usage: zw-\(route.rawValue) [--listen PATH|HOST:PORT [--socket-mode 660]]\n".utf8))
+            Syscalls.writeAll(
+                2, Array("usage: zw-\(route.rawValue) [--listen PATH|HOST:PORT [--socket-mode 660]]\n".utf8))
             Syscalls.exit(2)
         }
         if mode == .cgi {

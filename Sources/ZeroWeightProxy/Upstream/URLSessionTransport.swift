@@ -115,7 +115,8 @@ public final class URLSessionTransport: NSObject, UpstreamTransport, URLSessionD
         } else {
             finish(
                 task.taskIdentifier,
-                .response(UpstreamResponse(status: exchange.status, retryAfter: exchange.retryAfter, body: exchange.body)))
+                .response(
+                    UpstreamResponse(status: exchange.status, retryAfter: exchange.retryAfter, body: exchange.body)))
         }
     }
 }
