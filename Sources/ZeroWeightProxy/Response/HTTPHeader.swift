@@ -7,6 +7,7 @@ public struct HTTPHeader: Sendable, Hashable {
     ///   untrusted values are validated before they get this far).
     public init(_ name: String, _ value: String) {
         precondition(!name.isEmpty && !name.contains(where: \.isNewline) && !name.contains(":"))
+        precondition(!name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }))
         precondition(!value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }))
         self.name = name
         self.value = value
