@@ -24,6 +24,7 @@ import Testing
     @Test(arguments: [
         "", "relative.sock", "./bundle.sock", "host", "host:", ":", "host:0", ":0", "host:65536", "host:-1",
         "host:abc", "host: 9000", "host:9000 ", "host:80/", "::1:9000", "::1", "[::1]", "[::1:9000", "::1]:9000",
+        "[]:9000",
     ])
     func refuses(text: String) {
         #expect(ListenAddress(text) == nil)

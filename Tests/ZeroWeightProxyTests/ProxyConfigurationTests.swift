@@ -170,13 +170,14 @@ private let secret = "zw_live_S3cr3t_t0k3n"
 
     // MARK: Limits
 
-    @Test(arguments: [("0.5", 0.5), ("1", 1), ("2.25", 2.25), ("1e2", 100), ("300", 300), ("", 10)])
+    @Test(arguments: [("0.5", 0.5), ("1", 1), ("2.25", 2.25), ("300", 300), ("", 10)])
     func acceptedTimeouts(text: String, seconds: Double) throws {
         #expect(try load(withKey(["ZEROWEIGHT_TIMEOUT_SECONDS": text])).get().timeout == seconds)
     }
 
     @Test(arguments: [
         "0", "0.0", "-0", "-1", "-0.5", "nan", "NaN", "inf", "infinity", "abc", "10s", " 5", "300.001", "301",
+        "0x10", "0x1p3", "1e1", "+5",
     ])
     func refusedTimeouts(text: String) {
         #expect(

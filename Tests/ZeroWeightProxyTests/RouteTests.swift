@@ -50,6 +50,12 @@ import Testing
 
     // MARK: Both routes
 
+    @Test(arguments: ["/", "/x", "/abc/def"])
+    func tokenRefusesAnyPathInfo(path: String) {
+        let result = parse(.token, environment(path: path, query: "avatar_id=abc"))
+        #expect(result == .failure(.invalidPath))
+    }
+
     @Test func rawValuesNameTheExecutables() {
         #expect(Route.allCases == [.bundle, .token])
         #expect(Route.bundle.rawValue == "bundle")

@@ -94,6 +94,7 @@ import Testing
         (["--listen", "/s", "--socket-mode", "rw"], "--socket-mode takes an octal mode such as 660"),
         (["--listen", "/s", "--socket-mode", "-1"], "--socket-mode takes an octal mode such as 660"),
         (["--listen", "/s", "--socket-mode", ""], "--socket-mode takes an octal mode such as 660"),
+        (["--socket-mode", "600"], "--socket-mode only goes with --listen PATH"),
         (["--help"], "unknown argument --help"),
         (["-l", "/s"], "unknown argument -l"),
         (["--listen=/s"], "unknown argument --listen=/s"),

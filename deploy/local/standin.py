@@ -33,6 +33,7 @@ LOCK = threading.Lock()
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "zeroweight-standin/1"
+    disable_nagle_algorithm = True
     api_key = ""
 
     def log_message(self, *args):

@@ -133,6 +133,22 @@ class Stack:
         wait_for(lambda: can_connect(path), what="fcgiwrap socket")
         return path
 
+    # Apache
+
+    def start_apache(self, port, snippets):
+        """Apache httpd in the foreground on 127.0.0.1:`port`, with the given config files included.
+
+        Apache's workers run as www-data, so `root` must be reachable by that user.
+        """
+        (self.root / "fcgid").mkdir(exist_ok=True)
+        os.chown(self.root / "fcgid", *www_data())
+        conf = self.root / "apache.conf"
+        conf.write_text(render_apache(self.root, port, snippets))
+        process = self.spawn("apache", [tool("apache2"), "-DFOREGROUND", "-f", str(conf)],
+                             env={"PATH": "/usr/bin:/bin:/usr/sbin", "LANG": "C"})
+        wait_for(lambda: can_connect(("127.0.0.1", port)), what="apache")
+        return process
+
     # nginx
 
     def start_nginx(self, port, bundle, token, settings=None):
@@ -146,6 +162,41 @@ class Stack:
         process = self.spawn("nginx", [tool("nginx"), "-e", str(self.root / "nginx-error.log"), "-c", str(conf)])
         wait_for(lambda: can_connect(("127.0.0.1", port)), what="nginx")
         return process
+
+
+APACHE_MODULES = ["mpm_event", "authz_core", "alias", "cgid", "env", "setenvif", "proxy", "proxy_fcgi",
+                  "fcgid", "headers"]
+
+
+def render_apache(root, port, snippets):
+    """A self-contained httpd.conf for Apache on 127.0.0.1:`port` including the `snippets` files."""
+    modules = "\n".join(f"LoadModule {name}_module /usr/lib/apache2/modules/mod_{name}.so" for name in APACHE_MODULES)
+    includes = "\n".join(f"Include {path}" for path in snippets)
+    return f"""
+ServerRoot {root}
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile {root}/apache.pid
+DefaultRuntimeDir {root}
+Mutex file:{root} default
+ScriptSock {root}/cgid.sock
+User www-data
+Group www-data
+ErrorLog {root}/apache-error.log
+LogLevel warn
+LogFormat "%h %r %>s" plain
+CustomLog {root}/apache-access.log plain
+{modules}
+<IfModule fcgid_module>
+    FcgidIPCDir {root}/fcgid
+    FcgidProcessTableFile {root}/fcgid-shm
+</IfModule>
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+{includes}
+"""
 
 
 def render_nginx(root, port, binaries, bundle, token, settings):
@@ -183,6 +234,12 @@ http {{
     }}
 }}
 """
+
+
+def www_data():
+    import pwd
+    entry = pwd.getpwnam("www-data")
+    return entry.pw_uid, entry.pw_gid
 
 
 def new_key():

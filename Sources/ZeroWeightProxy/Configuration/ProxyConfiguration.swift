@@ -45,7 +45,9 @@ public struct ProxyConfiguration: Sendable, Hashable {
             configuration.apiBase = base
         }
         if let text = environment["ZEROWEIGHT_TIMEOUT_SECONDS"], !text.isEmpty {
-            guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= 300 else {
+            guard text.utf8.allSatisfy({ (48...57).contains($0) || $0 == UInt8(ascii: ".") }),
+                let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= 300
+            else {
                 throw ConfigurationError(
                     setting: "ZEROWEIGHT_TIMEOUT_SECONDS",
                     problem: "must be a number of seconds above 0 and at most 300")

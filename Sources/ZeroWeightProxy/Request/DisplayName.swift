@@ -1,7 +1,9 @@
 /// A participant's display name: 1 to 64 Unicode scalars, printable, not blank.
 ///
-/// Control (Cc), format (Cf), line and paragraph separator (Zl, Zp), surrogate, unassigned-private
-/// noncharacter and replacement characters are refused, so a name cannot smuggle bidi overrides,
+/// Control (Cc), format (Cf), line and paragraph separator (Zl, Zp), surrogate, unassigned,
+/// noncharacter, default-ignorable (such as U+3164, which shows as nothing; emoji variation
+/// selectors excepted) and replacement
+/// characters are refused, so a name cannot smuggle bidi overrides,
 /// zero-width tricks or line breaks into logs and the upstream.
 public struct DisplayName: Sendable, Hashable, CustomStringConvertible {
     public static let maximumLength = 64
@@ -19,7 +21,13 @@ public struct DisplayName: Sendable, Hashable, CustomStringConvertible {
             case .spaceSeparator:
                 continue
             default:
-                if scalar.properties.isNoncharacterCodePoint || scalar == "\u{FFFD}" { return nil }
+                let isVariationSelector =
+                    (0xFE00...0xFE0F).contains(scalar.value) || (0xE0100...0xE01EF).contains(scalar.value)
+                if scalar.properties.isNoncharacterCodePoint || scalar == "\u{FFFD}"
+                    || (scalar.properties.isDefaultIgnorableCodePoint && !isVariationSelector)
+                {
+                    return nil
+                }
                 if !scalar.properties.isWhitespace { sawVisible = true }
             }
         }

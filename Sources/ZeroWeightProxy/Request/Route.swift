@@ -19,6 +19,8 @@ public enum Route: String, Sendable, Hashable, CaseIterable {
             _ = try QueryParameters(parsing: request.queryString, allowed: [])
             return .bundle(avatarID: try Self.avatarID(pathInfo: request.pathInfo))
         case .token:
+            // Under Apache's ScriptAlias, /api/livekit/token/anything would arrive as PATH_INFO.
+            guard request.pathInfo.isEmpty else { throw .invalidPath }
             let query = try QueryParameters(parsing: request.queryString, allowed: ["avatar_id", "name", "room"])
             guard let rawID = query["avatar_id"] else { throw .missingAvatarID }
             guard let avatarID = AvatarID(rawID) else { throw .invalidAvatarID }

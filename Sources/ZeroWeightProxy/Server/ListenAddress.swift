@@ -15,6 +15,7 @@ public enum ListenAddress: Sendable, Hashable {
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") {
             host = String(host.dropFirst().dropLast())
+            guard !host.isEmpty else { return nil }
         } else if host.contains(":") {
             return nil
         }

@@ -21,7 +21,7 @@ public enum ServerMode: Sendable, Hashable {
     ) throws(UsageError) -> ServerMode {
         var arguments = arguments[...]
         var listen: ListenAddress?
-        var mode: UInt32 = 0o660
+        var mode: UInt32?
         while let argument = arguments.popFirst() {
             switch argument {
             case "--listen":
@@ -38,7 +38,8 @@ public enum ServerMode: Sendable, Hashable {
                 throw UsageError("unknown argument \(argument.prefix(64))")
             }
         }
-        if let listen { return .listen(listen, mode: mode) }
+        if let listen { return .listen(listen, mode: mode ?? 0o660) }
+        if mode != nil { throw UsageError("--socket-mode only goes with --listen PATH") }
         if let count = environment["LISTEN_FDS"].flatMap(Int.init), count >= 1,
             environment["LISTEN_PID"].flatMap(Int32.init) == processID
         {

@@ -40,9 +40,8 @@ public enum UpstreamResponseMapper {
     /// the upstream limits per minute, so a minute is the honest guess.
     static func retryAfterSeconds(_ value: String?) -> String {
         let trimmed = value?.trimmingCharacters(in: .whitespaces) ?? ""
-        guard !trimmed.isEmpty, trimmed.utf8.count <= 9, trimmed.utf8.allSatisfy({ (48...57).contains($0) }),
-            let seconds = Int(trimmed)
-        else { return "60" }
+        guard !trimmed.isEmpty, trimmed.utf8.allSatisfy({ (48...57).contains($0) }) else { return "60" }
+        guard trimmed.utf8.count <= 9, let seconds = Int(trimmed) else { return "86400" }
         return String(min(seconds, 86_400))
     }
 }
