@@ -6,22 +6,25 @@ import Testing
 private let secret = "zw_live_S3cr3t_t0k3n"
 
 @Suite struct ProxyConfigurationTests {
-    private struct NoSuchFile: Error {}
+    private struct Unreadable: Error {}
 
-    /// Loads from `environment`, reading key files from `files` only.
+    /// Loads from `environment`, reading files from `files` only; paths in `unreadable` fail to read,
+    /// all others do not exist.
     private func load(
-        _ environment: [String: String], files: [String: String] = [:]
+        _ environment: [String: String], files: [String: String] = [:], unreadable: Set<String> = []
     ) -> Result<ProxyConfiguration, ConfigurationError> {
         Result { () throws(ConfigurationError) in
             try ProxyConfiguration.load(environment: environment) { path in
-                guard let text = files[path] else { throw NoSuchFile() }
-                return Data(text.utf8)
+                if unreadable.contains(path) { throw Unreadable() }
+                return files[path].map { Data($0.utf8) }
             }
         }
     }
 
-    private func error(_ environment: [String: String], files: [String: String] = [:]) -> ConfigurationError? {
-        guard case .failure(let error) = load(environment, files: files) else { return nil }
+    private func error(
+        _ environment: [String: String], files: [String: String] = [:], unreadable: Set<String> = []
+    ) -> ConfigurationError? {
+        guard case .failure(let error) = load(environment, files: files, unreadable: unreadable) else { return nil }
         return error
     }
 
@@ -55,9 +58,9 @@ private let secret = "zw_live_S3cr3t_t0k3n"
         var paths: [String] = []
         let configuration = try ProxyConfiguration.load(environment: ["ZEROWEIGHT_API_KEY_FILE": "/run/secrets/zw"]) {
             paths.append($0)
-            return Data("k1\n".utf8)
+            return $0 == ProxyConfiguration.defaultConfigPath ? nil : Data("k1\n".utf8)
         }
-        #expect(paths == ["/run/secrets/zw"])
+        #expect(paths == [ProxyConfiguration.defaultConfigPath, "/run/secrets/zw"])
         #expect(configuration.apiKey.headerValue == "k1")
     }
 
@@ -78,7 +81,8 @@ private let secret = "zw_live_S3cr3t_t0k3n"
         var reads = 0
         let environment = ["ZEROWEIGHT_API_KEY": secret, "ZEROWEIGHT_API_KEY_FILE": "/k"]
         #expect(throws: ConfigurationError.self) {
-            _ = try ProxyConfiguration.load(environment: environment) { _ in
+            _ = try ProxyConfiguration.load(environment: environment) { path in
+                guard path != ProxyConfiguration.defaultConfigPath else { return nil }
                 reads += 1
                 return Data("other".utf8)
             }
@@ -86,7 +90,10 @@ private let secret = "zw_live_S3cr3t_t0k3n"
         #expect(reads == 0)
         let problem = try #require(error(environment, files: ["/k": "other"]))
         #expect(problem.setting == "ZEROWEIGHT_API_KEY_FILE")
-        #expect(problem.description == "ZEROWEIGHT_API_KEY_FILE: is set together with ZEROWEIGHT_API_KEY; set only one")
+        #expect(
+            problem.description
+                == "ZEROWEIGHT_API_KEY_FILE: is set together with the key itself (ZEROWEIGHT_API_KEY or api_key); set only one"
+        )
     }
 
     @Test(arguments: [[:], ["ZEROWEIGHT_API_KEY": ""], ["ZEROWEIGHT_API_KEY": "", "ZEROWEIGHT_API_KEY_FILE": ""]])
@@ -119,7 +126,8 @@ private let secret = "zw_live_S3cr3t_t0k3n"
 
     @Test func fileKeyRefusesInvalidUTF8() {
         let problem = Result { () throws(ConfigurationError) in
-            try ProxyConfiguration.load(environment: ["ZEROWEIGHT_API_KEY_FILE": "/k"]) { _ in Data([0x6B, 0xFF, 0x0A])
+            try ProxyConfiguration.load(environment: ["ZEROWEIGHT_API_KEY_FILE": "/k"]) { path in
+                path == "/k" ? Data([0x6B, 0xFF, 0x0A]) : nil
             }
         }
         guard case .failure(let error) = problem else {

@@ -25,71 +25,112 @@ public struct ProxyConfiguration: Sendable, Hashable {
         self.maximumResponseBytes = maximumResponseBytes
     }
 
-    /// Reads the settings from `environment`.
+    /// Where the config file is read from unless `ZEROWEIGHT_PROXY_CONFIG` names another.
+    public static let defaultConfigPath = "/etc/zeroweight-proxy/zeroweight-proxy.conf"
+
+    /// The setting names, as written in the config file; the environment variable of each is
+    /// `ZEROWEIGHT_` plus the name in capitals.
+    public static let settingNames: Set<String> = [
+        "api_key", "api_key_file", "api_base", "timeout_seconds", "max_response_bytes",
+    ]
+
+    /// Reads a file: its bytes, nil when there is no such file, or an error when it cannot be read.
+    public typealias FileReader = (String) throws -> Data?
+
+    /// The real file reader.
+    public static func readFileFromDisk(_ path: String) throws -> Data? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try Data(contentsOf: URL(filePath: path))
+    }
+
+    /// Reads the settings from the config file and `environment`; the environment wins.
     ///
     /// - Parameters:
     ///   - environment: the variables, usually the process environment.
-    ///   - readFile: reads the key file named by `ZEROWEIGHT_API_KEY_FILE`.
-    /// - Throws: `ConfigurationError` naming the first bad or missing setting.
+    ///   - readFile: reads the config file and the key file.
+    /// - Throws: `ConfigurationError` naming the first bad, unknown or missing setting and where it is.
     public static func load(
-        environment: [String: String], readFile: (String) throws -> Data = { try Data(contentsOf: URL(filePath: $0)) }
+        environment: [String: String], readFile: FileReader = readFileFromDisk
     ) throws(ConfigurationError) -> ProxyConfiguration {
-        let apiKey = try loadKey(environment: environment, readFile: readFile)
+        let file = try loadFile(environment: environment, readFile: readFile)
+        let settings = try SettingValues(
+            file: file, environment: environment, known: settingNames, groups: [["api_key", "api_key_file"]])
+        let apiKey = try loadKey(settings, readFile: readFile)
         var configuration = ProxyConfiguration(apiKey: apiKey)
-        if let text = environment["ZEROWEIGHT_API_BASE"], !text.isEmpty {
-            guard let base = APIBase(validating: text) else {
+        if let value = settings["api_base"] {
+            guard let base = APIBase(validating: value.text) else {
                 throw ConfigurationError(
-                    setting: "ZEROWEIGHT_API_BASE",
+                    setting: value.origin,
                     problem: "must be an https URL, or an http URL to a loopback host, without query or user info")
             }
             configuration.apiBase = base
         }
-        if let text = environment["ZEROWEIGHT_TIMEOUT_SECONDS"], !text.isEmpty {
-            guard text.utf8.allSatisfy({ (48...57).contains($0) || $0 == UInt8(ascii: ".") }),
-                let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= 300
+        if let value = settings["timeout_seconds"] {
+            guard value.text.utf8.allSatisfy({ (48...57).contains($0) || $0 == UInt8(ascii: ".") }),
+                let seconds = Double(value.text), seconds.isFinite, seconds > 0, seconds <= 300
             else {
                 throw ConfigurationError(
-                    setting: "ZEROWEIGHT_TIMEOUT_SECONDS",
-                    problem: "must be a number of seconds above 0 and at most 300")
+                    setting: value.origin, problem: "must be a number of seconds above 0 and at most 300")
             }
             configuration.timeout = seconds
         }
-        if let text = environment["ZEROWEIGHT_MAX_RESPONSE_BYTES"], !text.isEmpty {
-            guard let bytes = Int(text), bytes >= 1024, bytes <= 256 << 20 else {
+        if let value = settings["max_response_bytes"] {
+            guard let bytes = Int(value.text), bytes >= 1024, bytes <= 256 << 20 else {
                 throw ConfigurationError(
-                    setting: "ZEROWEIGHT_MAX_RESPONSE_BYTES", problem: "must be a whole number from 1024 to 268435456")
+                    setting: value.origin, problem: "must be a whole number from 1024 to 268435456")
             }
             configuration.maximumResponseBytes = bytes
         }
         return configuration
     }
 
-    private static func loadKey(
-        environment: [String: String], readFile: (String) throws -> Data
-    ) throws(ConfigurationError) -> APIKey {
-        let inline = environment["ZEROWEIGHT_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        let path = environment["ZEROWEIGHT_API_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        switch (inline, path) {
-        case (.some, .some):
+    /// The parsed config file: the one `ZEROWEIGHT_PROXY_CONFIG` names (which must exist), else the
+    /// default path if a file is there.
+    private static func loadFile(
+        environment: [String: String], readFile: FileReader
+    ) throws(ConfigurationError) -> ConfigFile? {
+        let named = environment[SettingValues.configPathVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let path = named ?? defaultConfigPath
+        let setting = named == nil ? path : SettingValues.configPathVariable
+        let data: Data?
+        do { data = try readFile(path) } catch {
+            throw ConfigurationError(setting: setting, problem: "names a config file that cannot be read")
+        }
+        guard let data else {
+            if named != nil {
+                throw ConfigurationError(setting: setting, problem: "names a config file that does not exist")
+            }
+            return nil
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw ConfigurationError(setting: path, problem: "is not UTF-8 text")
+        }
+        return try ConfigFile(parsing: text, path: path)
+    }
+
+    private static func loadKey(_ settings: SettingValues, readFile: FileReader) throws(ConfigurationError) -> APIKey {
+        switch (settings["api_key"], settings["api_key_file"]) {
+        case (.some, .some(let file)):
             throw ConfigurationError(
-                setting: "ZEROWEIGHT_API_KEY_FILE", problem: "is set together with ZEROWEIGHT_API_KEY; set only one")
+                setting: file.origin,
+                problem: "is set together with the key itself (ZEROWEIGHT_API_KEY or api_key); set only one")
         case (let value?, nil):
-            guard let key = APIKey(value) else {
+            guard let key = APIKey(value.text) else {
                 throw ConfigurationError(
-                    setting: "ZEROWEIGHT_API_KEY", problem: "must be visible ASCII without spaces or line breaks")
+                    setting: value.origin, problem: "must be visible ASCII without spaces or line breaks")
             }
             return key
-        case (nil, let path?):
-            let data: Data
-            do { data = try readFile(path) } catch {
-                throw ConfigurationError(
-                    setting: "ZEROWEIGHT_API_KEY_FILE", problem: "names a file that cannot be read")
+        case (nil, let file?):
+            let data: Data?
+            do { data = try readFile(file.text) } catch { data = nil }
+            guard let data else {
+                throw ConfigurationError(setting: file.origin, problem: "names a file that cannot be read")
             }
             var text = String(decoding: data, as: UTF8.self)
             while let last = text.last, last == "\n" || last == "\r\n" || last == "\r" { text.removeLast() }
             guard let key = APIKey(text) else {
                 throw ConfigurationError(
-                    setting: "ZEROWEIGHT_API_KEY_FILE",
+                    setting: file.origin,
                     problem: "must hold one line of visible ASCII without spaces (a trailing newline is fine)")
             }
             return key
