@@ -17,6 +17,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "deploy" / "local"))
 import zwlocal  # noqa: E402
+import zwsite  # noqa: E402
 
 BIN_DIR = Path(os.environ.get("BIN_DIR", REPO / ".build" / "release"))
 TIMEOUT = "1.5"
@@ -73,6 +74,10 @@ class CGIMount:
 
     def __init__(self, settings):
         self.settings = settings
+        self.stderr = []
+
+    def logs(self):
+        return b"".join(self.stderr)
 
     def environment(self, method, path, headers):
         target, _, query = path.partition("?")
@@ -97,17 +102,25 @@ class CGIMount:
         done = subprocess.run(
             [str(BIN_DIR / f"zw-{program}")], env=env, input=body or b"", capture_output=True, timeout=30)
         TRANSCRIPT.add(done.stdout, done.stderr)
+        self.stderr.append(done.stderr)
         assert done.returncode == 0, done.stderr
         return parse_cgi(done.stdout)
 
 
 class HTTPMount:
-    """Requests over HTTP to nginx on loopback."""
+    """Requests over HTTP to nginx or Apache on loopback."""
 
-    def __init__(self, name, port, stack):
+    def __init__(self, name, port, stack, site=None):
         self.name = name
         self.port = port
         self.stack = stack
+        self.site = site
+
+    def logs(self):
+        """Everything the servers and handlers logged so far."""
+        if self.site:
+            return self.site.logs()
+        return b"".join(path.read_bytes() for path in self.stack.root.glob("*.log"))
 
     def request(self, method, path, headers=None, body=None, timeout=30):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -165,24 +178,50 @@ def settings_for(standin, key_file):
             "ZEROWEIGHT_TIMEOUT_SECONDS": TIMEOUT}
 
 
-@pytest.fixture(scope="session", params=["cgi", "nginx-fcgiwrap", "nginx-fastcgi"])
+MOUNTS = ["cgi", "nginx-fcgiwrap", "nginx-fastcgi", "apache-cgi", "apache-proxy-fcgi", "apache-fcgid",
+          "systemd-socket"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sites():
+    """Removes the temporary installs when the session ends (the key scan reads them first)."""
+    yield zwsite.SITES
+    zwsite.remove_all()
+
+
+def start_mount(name, stack, standin, key):
+    """Brings up mounting `name` from the shipped files; returns its HTTP port."""
+    site = zwsite.Site(stack, key, standin.base, timeout=TIMEOUT)
+    if name == "nginx-fcgiwrap":
+        zwsite.start_fcgiwrap(site)
+        return site, zwsite.start_nginx_example(site, "cgi")
+    if name == "nginx-fastcgi":
+        zwsite.start_spawned(site)
+        return site, zwsite.start_nginx_example(site, "fastcgi")
+    if name == "systemd-socket":
+        zwsite.start_socket_activated(site)
+        return site, zwsite.start_nginx_example(site, "fastcgi")
+    if name == "apache-cgi":
+        return site, zwsite.start_apache(site, "zeroweight-cgi.conf")
+    if name == "apache-proxy-fcgi":
+        zwsite.start_spawned(site)
+        return site, zwsite.start_apache(site, "zeroweight-proxy-fcgi.conf")
+    if name == "apache-fcgid":
+        return site, zwsite.start_apache(site, "zeroweight-fcgid.conf")
+    raise ValueError(name)
+
+
+@pytest.fixture(scope="session", params=MOUNTS)
 def mount(request, session_root, standin, key):
-    key_file = session_root / "standin" / "standin-key"
     if request.param == "cgi":
+        key_file = session_root / "standin" / "standin-key"
         yield CGIMount(settings_for(standin, key_file))
         return
     stack = zwlocal.Stack(session_root / request.param, BIN_DIR)
-    port = zwlocal.free_port()
     try:
-        if request.param == "nginx-fcgiwrap":
-            wrap = stack.start_fcgiwrap()
-            stack.start_nginx(port, ("cgi", wrap), ("cgi", wrap), settings_for(standin, key_file))
-        else:
-            env = {"PATH": "/usr/bin:/bin", "ZEROWEIGHT_API_KEY": key, "ZEROWEIGHT_API_BASE": standin.base,
-                   "ZEROWEIGHT_TIMEOUT_SECONDS": TIMEOUT}
-            bundle, _ = stack.start_spawn_fcgi("bundle", env)
-            token, _ = stack.start_spawn_fcgi("token", env)
-            stack.start_nginx(port, ("fastcgi", bundle), ("fastcgi", token))
-        yield HTTPMount(request.param, port, stack)
+        site, port = start_mount(request.param, stack, standin, key)
+        yield HTTPMount(request.param, port, stack, site)
     finally:
         stack.stop()
+        for log in stack.root.glob("*.log"):
+            TRANSCRIPT.add(log.read_bytes())

@@ -60,6 +60,7 @@ class Stack:
         self.root.mkdir(parents=True, exist_ok=True)
         self.binaries = Path(binaries)
         self.processes = []
+        self.cleanups = []
 
     def spawn(self, name, argv, env=None, stdout=None):
         log = open(self.root / f"{name}.log", "ab")
@@ -70,6 +71,9 @@ class Stack:
         return process
 
     def stop(self):
+        for cleanup in reversed(self.cleanups):
+            cleanup()
+        self.cleanups.clear()
         for name, process in reversed(self.processes):
             if process.poll() is None:
                 try:
@@ -135,15 +139,17 @@ class Stack:
 
     # Apache
 
-    def start_apache(self, port, snippets):
+    def start_apache(self, port, snippets, runtime):
         """Apache httpd in the foreground on 127.0.0.1:`port`, with the given config files included.
 
-        Apache's workers run as www-data, so `root` must be reachable by that user.
+        Its workers run as www-data and talk to the cgid daemon through a socket in `runtime`, so that
+        folder (and the path to it) must be reachable by www-data.
         """
-        (self.root / "fcgid").mkdir(exist_ok=True)
-        os.chown(self.root / "fcgid", *www_data())
-        conf = self.root / "apache.conf"
-        conf.write_text(render_apache(self.root, port, snippets))
+        runtime = Path(runtime)
+        (runtime / "fcgid").mkdir(parents=True, exist_ok=True)
+        os.chown(runtime / "fcgid", *www_data())
+        conf = runtime / "apache.conf"
+        conf.write_text(render_apache(runtime, port, snippets))
         process = self.spawn("apache", [tool("apache2"), "-DFOREGROUND", "-f", str(conf)],
                              env={"PATH": "/usr/bin:/bin:/usr/sbin", "LANG": "C"})
         wait_for(lambda: can_connect(("127.0.0.1", port)), what="apache")

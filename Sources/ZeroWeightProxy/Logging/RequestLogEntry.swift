@@ -12,6 +12,8 @@ public struct RequestLogEntry: Sendable, Hashable {
     public var upstreamMilliseconds: Double?
     public var avatarID: AvatarID?
     public var clientAddress: String
+    /// Whether the request carried credentials (never what they were).
+    public var hasAuthorization: Bool = false
     public var detail: String?
 
     public init(
@@ -44,6 +46,7 @@ public struct RequestLogEntry: Sendable, Hashable {
         if let upstreamMilliseconds { line += #","upstream_ms":"# + Self.milliseconds(upstreamMilliseconds) }
         if let avatarID { line += #","avatar_id":"# + JSONText.quoted(avatarID.rawValue) }
         line += #","client_ip":"# + JSONText.quoted(String(clientAddress.prefix(64)))
+        if hasAuthorization { line += #","authorization":true"# }
         if let detail { line += #","detail":"# + JSONText.quoted(detail) }
         return line + "}\n"
     }

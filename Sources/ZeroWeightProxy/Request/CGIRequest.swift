@@ -12,6 +12,9 @@ public struct CGIRequest: Sendable, Hashable {
     public var contentLength: String?
     /// `REMOTE_ADDR`, the direct peer of the web server.
     public var remoteAddress: String
+    /// Whether the client sent an `Authorization` header (`HTTP_AUTHORIZATION`; Apache passes it only
+    /// with `CGIPassAuth On`). The value itself is never kept here.
+    public var hasAuthorization: Bool
 
     public init(environment: [String: String]) {
         method = environment["REQUEST_METHOD"]
@@ -19,6 +22,7 @@ public struct CGIRequest: Sendable, Hashable {
         queryString = environment["QUERY_STRING"] ?? ""
         contentLength = environment["CONTENT_LENGTH"]
         remoteAddress = environment["REMOTE_ADDR"] ?? ""
+        hasAuthorization = !(environment["HTTP_AUTHORIZATION"] ?? "").isEmpty
     }
 
     /// Whether only headers are to be sent back.

@@ -99,6 +99,9 @@ final class FastCGIServer: @unchecked Sendable {
         let connection = Connection(request)
         handler.handle(environment: params) { [self] response in
             DispatchQueue.global().async { [self] in
+                if CGIRequest(environment: params).hasBody {
+                    Syscalls.fastCGIDrainInput(connection.request, limit: CGIRunner.drainLimit)
+                }
                 ResponseWriter.write(response, includeBody: !isHead) { Syscalls.fastCGIWrite(connection.request, $0) }
                 Syscalls.fastCGIFinish(connection.request)
                 state.withLock {

@@ -33,6 +33,7 @@ public final class ProxyHandler: Sendable {
         var entry = RequestLogEntry(
             time: time, route: route, method: request.method ?? "", status: 0, durationMilliseconds: 0,
             clientAddress: request.remoteAddress)
+        entry.hasAuthorization = request.hasAuthorization
         let finish: @Sendable (ProxyResponse, RequestLogEntry) -> Void = { [logger] response, entry in
             var entry = entry
             entry.status = response.status.code

@@ -58,6 +58,20 @@ enum Syscalls {
         return true
     }
 
+    /// Reads and drops up to `limit` bytes of the request body (`FCGX_GetStr`), so the web server's
+    /// write of a body the handler refuses does not fail before the answer is read.
+    static func fastCGIDrainInput(_ request: UnsafeMutablePointer<FCGX_Request>, limit: Int) {
+        var buffer = [CChar](repeating: 0, count: 16 << 10)
+        var total = 0
+        while total < limit {
+            let count = buffer.withUnsafeMutableBufferPointer {
+                FCGX_GetStr($0.baseAddress, Int32($0.count), request.pointee.in)
+            }
+            guard count > 0 else { return }
+            total += Int(count)
+        }
+    }
+
     /// `FCGX_Finish_r`, then frees the request allocated by `fastCGIMakeRequest`.
     static func fastCGIFinish(_ request: UnsafeMutablePointer<FCGX_Request>) {
         FCGX_Finish_r(request)
@@ -90,6 +104,19 @@ enum Syscalls {
             offset += written
         }
         return true
+    }
+
+    /// Reads and drops up to `limit` bytes from `fd` (a CGI request body the handler refuses), so the
+    /// web server's write into the pipe does not fail before it reads the answer.
+    static func drain(_ fd: Int32, limit: Int) {
+        var buffer = [UInt8](repeating: 0, count: 16 << 10)
+        var total = 0
+        while total < limit {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return }
+            total += count
+        }
     }
 
     /// Whether `fd` is a socket in the listening state (`getsockopt(SO_ACCEPTCONN)`).
