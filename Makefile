@@ -2,11 +2,21 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 PYTHON ?= /usr/bin/python3
-BIN_DIR := .build/release
+BIN_DIR ?= .build/release
 # Static Swift runtime, so the binaries copy to a server without a toolchain.
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -warnings-as-errors
 
-.PHONY: all deps build run test unit-test e2e-test lint format clean
+# make install: PREFIX for the programs, SYSCONFDIR for the config, UNITDIR for systemd units;
+# DESTDIR stages the whole tree elsewhere (packaging).
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= /etc/systemd/system
+DESTDIR ?=
+CONFDIR := $(SYSCONFDIR)/zeroweight-proxy
+SHAREDIR := $(PREFIX)/share/zeroweight-proxy
+RENDER := sed -e 's|/usr/local|$(PREFIX)|g' -e 's|/etc/zeroweight-proxy|$(CONFDIR)|g'
+
+.PHONY: all deps build run test unit-test e2e-test lint format clean install install-files
 
 all: build
 
@@ -33,6 +43,29 @@ e2e-test: build
 	BIN_DIR=$(CURDIR)/$(BIN_DIR) $(PYTHON) -m pytest -q -p no:cacheprovider Tests/EndToEnd
 
 test: lint unit-test e2e-test
+
+install: build install-files
+
+# install without building (the binaries must exist): what `make install` does after `build`.
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SHAREDIR)/apache
+	install -m 0755 $(BIN_DIR)/zw-bundle $(BIN_DIR)/zw-token $(DESTDIR)$(PREFIX)/bin/
+	$(RENDER) deploy/spawn-fcgi/zeroweight-proxy-spawn > $(DESTDIR)$(PREFIX)/sbin/zeroweight-proxy-spawn
+	chmod 0755 $(DESTDIR)$(PREFIX)/sbin/zeroweight-proxy-spawn
+	for unit in zw-bundle.socket zw-bundle.service zw-token.socket zw-token.service; do \
+		$(RENDER) deploy/systemd/$$unit > $(DESTDIR)$(UNITDIR)/$$unit && chmod 0644 $(DESTDIR)$(UNITDIR)/$$unit; done
+	for conf in deploy/apache/*.conf; do \
+		$(RENDER) $$conf > $(DESTDIR)$(SHAREDIR)/apache/$$(basename $$conf); done
+	$(RENDER) nginx.conf.example > $(DESTDIR)$(SHAREDIR)/nginx.conf.example
+	install -m 0644 README.md $(DESTDIR)$(SHAREDIR)/README.md
+	install -d -m 0755 $(DESTDIR)$(CONFDIR)
+	@# Never overwrite an operator's config or key.
+	if [ ! -e $(DESTDIR)$(CONFDIR)/zeroweight-proxy.conf ]; then \
+		$(RENDER) deploy/config/zeroweight-proxy.conf > $(DESTDIR)$(CONFDIR)/zeroweight-proxy.conf; \
+		chmod 0644 $(DESTDIR)$(CONFDIR)/zeroweight-proxy.conf; \
+	else echo "kept the existing $(DESTDIR)$(CONFDIR)/zeroweight-proxy.conf"; fi
+	@if [ ! -e $(DESTDIR)$(CONFDIR)/api-key ]; then \
+		echo "next: put the API key in $(CONFDIR)/api-key (chmod 0640, group www-data), see README"; fi
 
 clean:
 	rm -rf .build
