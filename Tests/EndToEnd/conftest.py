@@ -21,6 +21,8 @@ import zwsite  # noqa: E402
 
 BIN_DIR = Path(os.environ.get("BIN_DIR", REPO / ".build" / "release"))
 TIMEOUT = "1.5"
+# The contract suite runs without sign-in and with every avatar allowed; the auth suite tests the rest.
+OPEN_ACCESS = {"ZEROWEIGHT_PROXY_AUTH": "none", "ZEROWEIGHT_PROXY_AVATARS": "*"}
 
 
 class Answer:
@@ -52,6 +54,22 @@ class Transcript:
 
 
 TRANSCRIPT = Transcript()
+# Credentials and LiveKit tokens the suite used or received: none may appear in any log.
+NOT_IN_LOGS = set()
+LOGS = Transcript()
+
+
+def remember_secrets(headers, answer):
+    for name, value in (headers or {}).items():
+        if name.lower() in ("authorization", "cookie"):
+            NOT_IN_LOGS.add(value)
+            NOT_IN_LOGS.update(part.strip() for part in value.replace(";", " ").split() if len(part) > 12)
+    try:
+        token = json.loads(answer.body).get("token") if answer.body.startswith(b"{") else None
+    except ValueError:
+        token = None
+    if isinstance(token, str):
+        NOT_IN_LOGS.add(token)
 
 
 def parse_cgi(output):
@@ -102,9 +120,12 @@ class CGIMount:
         done = subprocess.run(
             [str(BIN_DIR / f"zw-{program}")], env=env, input=body or b"", capture_output=True, timeout=30)
         TRANSCRIPT.add(done.stdout, done.stderr)
+        LOGS.add(done.stderr)
         self.stderr.append(done.stderr)
         assert done.returncode == 0, done.stderr
-        return parse_cgi(done.stdout)
+        answer = parse_cgi(done.stdout)
+        remember_secrets(headers, answer)
+        return answer
 
 
 class HTTPMount:
@@ -132,6 +153,7 @@ class HTTPMount:
         finally:
             connection.close()
         TRANSCRIPT.add(repr(answer.headers), answer.body)
+        remember_secrets(headers, answer)
         return answer
 
 
@@ -175,7 +197,7 @@ def upstream(standin):
 
 def settings_for(standin, key_file):
     return {"ZEROWEIGHT_API_BASE": standin.base, "ZEROWEIGHT_API_KEY_FILE": str(key_file),
-            "ZEROWEIGHT_TIMEOUT_SECONDS": TIMEOUT}
+            "ZEROWEIGHT_TIMEOUT_SECONDS": TIMEOUT, **OPEN_ACCESS}
 
 
 MOUNTS = ["cgi", "nginx-fcgiwrap", "nginx-fastcgi", "apache-cgi", "apache-proxy-fcgi", "apache-fcgid",

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from conftest import BIN_DIR, REPO, TRANSCRIPT, parse_cgi
+from conftest import BIN_DIR, OPEN_ACCESS, REPO, TRANSCRIPT, parse_cgi
 
 
 def run(args, settings):
@@ -16,7 +16,7 @@ def run(args, settings):
 
 def test_harness_prints_the_raw_cgi_answer(upstream, session_root):
     settings = {"ZEROWEIGHT_API_BASE": upstream.base,
-                "ZEROWEIGHT_API_KEY_FILE": str(session_root / "standin" / "standin-key")}
+                "ZEROWEIGHT_API_KEY_FILE": str(session_root / "standin" / "standin-key"), **OPEN_ACCESS}
     done = run(["token", "avatar_id=harness&name=Ada Lovelace"], settings)
     assert done.stdout.startswith(b"Status: 200 OK\r\nContent-Type: application/json\r\n")
     assert parse_cgi(done.stdout).json()["name"] == "Ada Lovelace"
@@ -27,7 +27,7 @@ def test_harness_prints_the_raw_cgi_answer(upstream, session_root):
 
 def test_harness_sends_method_and_headers(upstream, session_root):
     settings = {"ZEROWEIGHT_API_BASE": upstream.base,
-                "ZEROWEIGHT_API_KEY_FILE": str(session_root / "standin" / "standin-key")}
+                "ZEROWEIGHT_API_KEY_FILE": str(session_root / "standin" / "standin-key"), **OPEN_ACCESS}
     done = run(["-X", "HEAD", "-H", "X-Request-ID: abc", "bundle", "/harness"], settings)
     answer = parse_cgi(done.stdout)
     assert answer.status == 200 and answer.body == b""

@@ -9,13 +9,13 @@ import time
 
 import pytest
 import zwlocal
-from conftest import BIN_DIR, HTTPMount, TRANSCRIPT
+from conftest import BIN_DIR, OPEN_ACCESS, TRANSCRIPT, HTTPMount
 from test_contract import assert_error
 
 
 def fastcgi_env(standin, key, **extra):
     env = {"PATH": "/usr/bin:/bin", "ZEROWEIGHT_API_KEY": key, "ZEROWEIGHT_API_BASE": standin.base,
-           "ZEROWEIGHT_TIMEOUT_SECONDS": "5"}
+           "ZEROWEIGHT_TIMEOUT_SECONDS": "5", **OPEN_ACCESS}
     env.update(extra)
     return env
 

@@ -28,6 +28,11 @@ def main():
         stale.unlink()
 
     settings = {k: v for k, v in os.environ.items() if k.startswith("ZEROWEIGHT_")}
+    if "ZEROWEIGHT_PROXY_AUTH" not in settings:
+        settings["ZEROWEIGHT_PROXY_AUTH"] = "none"
+        settings.setdefault("ZEROWEIGHT_PROXY_AVATARS", "*")
+        print("ZEROWEIGHT_PROXY_AUTH=none: anyone may call these routes, for every avatar (local use only; "
+              "set ZEROWEIGHT_PROXY_AUTH=jwt or remote-user to try sign-in).")
     if not settings.get("ZEROWEIGHT_API_KEY") and not settings.get("ZEROWEIGHT_API_KEY_FILE"):
         key = zwlocal.new_key()
         settings["ZEROWEIGHT_API_BASE"] = stack.start_standin(key)

@@ -13,12 +13,16 @@ JSON bodies, 429 with Retry-After) and misbehaves on demand, chosen by the avata
   badkey          401                                     forbidden   403
   teapot          418                                     crash       503 with an empty body
 
+`/__auth` plays a site's sign-in service for nginx `auth_request`: the cookie
+`session=<user>.<tenant>` answers 200 with `X-User` and `X-Tenant`, anything else 401.
+
 Every request is recorded (method, path, query, headers); `GET /__requests` returns them as
 JSON and `DELETE /__requests` forgets them. `/__capture` records whatever reaches it.
 """
 
 import argparse
 import json
+import re
 import secrets
 import sys
 import threading
@@ -82,6 +86,9 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 self.send_json(200, list(RECORDS))
             return
+        if split.path == "/__auth":  # the sign-in service is not the API: not recorded
+            self.sign_in()
+            return
         entry = self.record()
         if split.path == "/__capture":
             self.send_json(200, {"captured": True})
@@ -101,6 +108,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(404, {"detail": "Not Found"})
             return
         self.misbehave(avatar, ok, entry)
+
+    def sign_in(self):
+        """A stand-in for a site's sign-in service behind nginx `auth_request`: the cookie
+        `session=<user>.<tenant>` (lower-case letters) signs in; anything else is a 401."""
+        cookies = dict(part.strip().split("=", 1) for part in self.headers.get("Cookie", "").split(";") if "=" in part)
+        match = re.fullmatch(r"([a-z]+)\.([a-z]+)", cookies.get("session", ""))
+        if not match:
+            self.send_json(401, {"detail": "sign in"})
+            return
+        self.send_json(200, {"user": match.group(1)}, [("X-User", match.group(1)), ("X-Tenant", match.group(2))])
 
     def misbehave(self, avatar, ok, entry):
         if avatar.startswith("slow-"):

@@ -30,7 +30,7 @@ def remove_all():
 
 
 class Site:
-    def __init__(self, stack, key, api_base, timeout="1.5"):
+    def __init__(self, stack, key, api_base, timeout="1.5", access="auth = none\navatars = *\n"):
         self.stack = stack
         self.root = Path(tempfile.mkdtemp(prefix="zw-site-"))
         self.root.chmod(0o755)  # Apache's and spawn-fcgi's www-data workers reach in here
@@ -49,7 +49,7 @@ class Site:
         os.chown(key_file, 0, www)
         key_file.chmod(0o640)
         config = self.render((DEPLOY / "config" / "zeroweight-proxy.conf").read_text())
-        config += f"\napi_base = {api_base}\ntimeout_seconds = {timeout}\n"
+        config += f"\napi_base = {api_base}\ntimeout_seconds = {timeout}\n{access}"
         self.config = self.etc / "zeroweight-proxy.conf"
         self.config.write_text(config)
 
@@ -65,9 +65,19 @@ class Site:
                         + list(self.root.rglob("*.log")))
 
 
-def render_nginx_example(site, port, variant, relax_rate=True):
-    """nginx.conf.example as a whole nginx.conf: `variant` "fastcgi" (as shipped) or "cgi" (fcgiwrap)."""
+def render_nginx_example(site, port, variant, relax_rate=True, auth_service=None):
+    """nginx.conf.example as a whole nginx.conf: `variant` "fastcgi" (as shipped) or "cgi" (fcgiwrap).
+
+    With `auth_service` (an http://host:port/path URL), the commented auth_request lines are switched on
+    and point there.
+    """
     text = site.render((REPO / "nginx.conf.example").read_text())
+    if auth_service:
+        text = re.sub(r"^(\s*)# (auth_request.*|fastcgi_param REMOTE_USER .*|fastcgi_param ZW_TENANT .*)$", r"\1\2",
+                      text, flags=re.M)
+        block = re.search(r"^\s*# location = /_zeroweight_auth \{\n(?:\s*#.*\n)*?\s*# \}\n", text, flags=re.M)
+        text = text.replace(block.group(0), re.sub(r"^(\s*)# ", r"\1", block.group(0), flags=re.M))
+        text = text.replace("proxy_pass http://127.0.0.1:9000/auth;", f"proxy_pass {auth_service};")
     text = text.replace("listen 80;", f"listen 127.0.0.1:{port};").replace("listen [::]:80;", "")
     text = text.replace("include fastcgi_params;", "include /etc/nginx/fastcgi_params;")
     if variant == "cgi":
@@ -98,10 +108,10 @@ http {{
 """
 
 
-def start_nginx_example(site, variant, relax_rate=True):
+def start_nginx_example(site, variant, relax_rate=True, auth_service=None):
     port = zwlocal.free_port()
     conf = site.stack.root / "nginx.conf"
-    conf.write_text(render_nginx_example(site, port, variant, relax_rate))
+    conf.write_text(render_nginx_example(site, port, variant, relax_rate, auth_service))
     subprocess.run([zwlocal.tool("nginx"), "-t", "-q", "-e", str(site.stack.root / "nginx-test.log"),
                     "-c", str(conf)], check=True)
     site.stack.spawn("nginx", [zwlocal.tool("nginx"), "-e", str(site.stack.root / "nginx-error.log"), "-c", str(conf)])
@@ -169,13 +179,13 @@ def start_socket_activated(site):
         zwlocal.wait_for(lambda: os.path.exists(listen), what=f"{listen}")
 
 
-def start_apache(site, conf_name):
+def start_apache(site, conf_name, extra=()):
     """Apache with one shipped conf from deploy/apache, its Define paths moved into the site."""
     text = site.render((DEPLOY / "apache" / conf_name).read_text())
     runtime = site.root / "apache"
-    runtime.mkdir(mode=0o755)
+    runtime.mkdir(mode=0o755, exist_ok=True)
     snippet = runtime / conf_name
     snippet.write_text(text)
     port = zwlocal.free_port()
-    site.stack.start_apache(port, [snippet], runtime)
+    site.stack.start_apache(port, [*extra, snippet], runtime)
     return port

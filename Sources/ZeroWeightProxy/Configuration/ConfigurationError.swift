@@ -13,4 +13,10 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
     }
 
     public var description: String { "\(setting): \(problem)" }
+
+    /// A value's problem before it is known which setting it belongs to.
+    struct BadValue: Error, Sendable, Hashable {
+        let problem: String
+        init(_ problem: String) { self.problem = problem }
+    }
 }

@@ -26,13 +26,7 @@ public struct ProxyConfiguration: Sendable, Hashable {
     }
 
     /// Where the config file is read from unless `ZEROWEIGHT_PROXY_CONFIG` names another.
-    public static let defaultConfigPath = "/etc/zeroweight-proxy/zeroweight-proxy.conf"
-
-    /// The setting names, as written in the config file; the environment variable of each is
-    /// `ZEROWEIGHT_` plus the name in capitals.
-    public static let settingNames: Set<String> = [
-        "api_key", "api_key_file", "api_base", "timeout_seconds", "max_response_bytes",
-    ]
+    public static let defaultConfigPath = SettingRegistry.defaultConfigPath
 
     /// Reads a file: its bytes, nil when there is no such file, or an error when it cannot be read.
     public typealias FileReader = (String) throws -> Data?
@@ -52,9 +46,11 @@ public struct ProxyConfiguration: Sendable, Hashable {
     public static func load(
         environment: [String: String], readFile: FileReader = readFileFromDisk
     ) throws(ConfigurationError) -> ProxyConfiguration {
-        let file = try loadFile(environment: environment, readFile: readFile)
-        let settings = try SettingValues(
-            file: file, environment: environment, known: settingNames, groups: [["api_key", "api_key_file"]])
+        try load(SettingRegistry.values(environment: environment, readFile: readFile), readFile: readFile)
+    }
+
+    /// The upstream settings among `settings`.
+    static func load(_ settings: SettingValues, readFile: FileReader) throws(ConfigurationError) -> ProxyConfiguration {
         let apiKey = try loadKey(settings, readFile: readFile)
         var configuration = ProxyConfiguration(apiKey: apiKey)
         if let value = settings["api_base"] {
@@ -82,30 +78,6 @@ public struct ProxyConfiguration: Sendable, Hashable {
             configuration.maximumResponseBytes = bytes
         }
         return configuration
-    }
-
-    /// The parsed config file: the one `ZEROWEIGHT_PROXY_CONFIG` names (which must exist), else the
-    /// default path if a file is there.
-    private static func loadFile(
-        environment: [String: String], readFile: FileReader
-    ) throws(ConfigurationError) -> ConfigFile? {
-        let named = environment[SettingValues.configPathVariable].flatMap { $0.isEmpty ? nil : $0 }
-        let path = named ?? defaultConfigPath
-        let setting = named == nil ? path : SettingValues.configPathVariable
-        let data: Data?
-        do { data = try readFile(path) } catch {
-            throw ConfigurationError(setting: setting, problem: "names a config file that cannot be read")
-        }
-        guard let data else {
-            if named != nil {
-                throw ConfigurationError(setting: setting, problem: "names a config file that does not exist")
-            }
-            return nil
-        }
-        guard let text = String(validating: data, as: UTF8.self) else {
-            throw ConfigurationError(setting: path, problem: "is not UTF-8 text")
-        }
-        return try ConfigFile(parsing: text, path: path)
     }
 
     private static func loadKey(_ settings: SettingValues, readFile: FileReader) throws(ConfigurationError) -> APIKey {

@@ -3,6 +3,7 @@ import Foundation
 /// The logged facts about one request, an allowlist: no headers, no query values but validated ids.
 public struct RequestLogEntry: Sendable, Hashable {
     public var time: Date
+    public var requestID: String?
     public var route: Route
     public var method: String
     public var status: Int
@@ -14,6 +15,12 @@ public struct RequestLogEntry: Sendable, Hashable {
     public var clientAddress: String
     /// Whether the request carried credentials (never what they were).
     public var hasAuthorization: Bool = false
+    /// The authentication outcome: none, ok, missing, invalid.
+    public var auth: String?
+    /// Why authentication failed, as a stable code (never the credentials).
+    public var authDetail: String?
+    public var subject: String?
+    public var tenant: String?
     public var detail: String?
 
     public init(
@@ -37,6 +44,7 @@ public struct RequestLogEntry: Sendable, Hashable {
     /// The entry as one JSON line, newline included.
     func jsonLine() -> String {
         var line = #"{"time":"# + JSONText.quoted(Self.timestamp(time))
+        if let requestID { line += #","request_id":"# + JSONText.quoted(requestID) }
         line += #","route":"# + JSONText.quoted(route.rawValue)
         line += #","method":"# + JSONText.quoted(String(method.prefix(16)))
         line += #","status":"# + String(status)
@@ -47,6 +55,10 @@ public struct RequestLogEntry: Sendable, Hashable {
         if let avatarID { line += #","avatar_id":"# + JSONText.quoted(avatarID.rawValue) }
         line += #","client_ip":"# + JSONText.quoted(String(clientAddress.prefix(64)))
         if hasAuthorization { line += #","authorization":true"# }
+        if let auth { line += #","auth":"# + JSONText.quoted(auth) }
+        if let authDetail { line += #","auth_detail":"# + JSONText.quoted(authDetail) }
+        if let subject { line += #","subject":"# + JSONText.quoted(String(subject.prefix(256))) }
+        if let tenant { line += #","tenant":"# + JSONText.quoted(String(tenant.prefix(256))) }
         if let detail { line += #","detail":"# + JSONText.quoted(detail) }
         return line + "}\n"
     }

@@ -14,6 +14,22 @@ public struct RequestLogger: Sendable {
     /// A logger writing to standard error, which nginx and Apache put in their error logs.
     public static let standardError = RequestLogger { line in Syscalls.writeAll(2, Array(line.utf8)) }
 
+    /// A logger for `destination`.
+    ///
+    /// - Throws: `SystemError` when the log file cannot be opened.
+    public static func open(_ destination: LogDestination) throws(SystemError) -> RequestLogger {
+        switch destination {
+        case .standardError:
+            return .standardError
+        case .file(let path):
+            let fd = try Syscalls.openForAppending(path)
+            return RequestLogger { line in Syscalls.writeAll(fd, Array(line.utf8)) }
+        case .syslog:
+            Syscalls.openSyslog()
+            return RequestLogger { line in Syscalls.syslogInfo(String(line.dropLast())) }
+        }
+    }
+
     /// Logs one finished request.
     public func log(_ entry: RequestLogEntry) {
         sink(entry.jsonLine())

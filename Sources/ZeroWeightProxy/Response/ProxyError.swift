@@ -60,6 +60,26 @@ extension ProxyError {
     public static let invalidRoom = ProxyError(
         "invalid_room", .badRequest, "The room must be 1 to 128 characters of A-Z, a-z, 0-9, _ and -.")
 
+    // MARK: Authentication and policy
+    static let bearerChallenge = #"Bearer realm="zeroweight-proxy""#
+    public static let authenticationRequired = ProxyError(
+        "authentication_required", .unauthorized, "This route needs you to sign in."
+    ).adding(header: "WWW-Authenticate", value: bearerChallenge)
+    /// For `remote-user` mode: the web server's own authentication should have run and did not.
+    public static let notAuthenticatedByServer = ProxyError(
+        "authentication_required", .unauthorized, "This route needs you to sign in.")
+    public static let invalidToken = ProxyError(
+        "invalid_token", .unauthorized, "The credentials are not valid."
+    ).adding(header: "WWW-Authenticate", value: bearerChallenge + #", error="invalid_token""#)
+    public static let avatarNotAllowed = ProxyError(
+        "avatar_not_allowed", .forbidden, "You may not use this avatar.")
+    public static let nameNotAllowed = ProxyError(
+        "name_not_allowed", .forbidden, "The name must be the one of your account.")
+    public static let roomNotAllowed = ProxyError(
+        "room_not_allowed", .forbidden, "You may not choose this room.")
+    public static let identityNotUsable = ProxyError(
+        "identity_not_usable", .forbidden, "Your account's identity cannot be used as a participant name.")
+
     // MARK: The proxy
     public static let misconfigured = ProxyError(
         "proxy_misconfigured", .internalServerError, "The proxy is not configured correctly; see its log.")

@@ -1,21 +1,24 @@
 import Foundation
 
-/// One route's request handling: validate, call upstream, map the answer, log.
+/// One route's request handling: authenticate, validate, check the policy, call upstream, log.
 ///
 /// Shared by CGI and FastCGI; it sees only a parameter dictionary and answers through a callback,
-/// so it never blocks a thread while the upstream is slow.
+/// so it never blocks a thread while the upstream is slow. Nothing reaches the upstream before
+/// every check has passed.
 public final class ProxyHandler: Sendable {
     public let route: Route
-    let configuration: Result<ProxyConfiguration, ConfigurationError>
+    let settings: Result<ProxySettings, ConfigurationError>
+    let authenticator: Authenticator?
     let transport: any UpstreamTransport
     let logger: RequestLogger
 
     public init(
-        route: Route, configuration: Result<ProxyConfiguration, ConfigurationError>,
+        route: Route, settings: Result<ProxySettings, ConfigurationError>,
         transport: any UpstreamTransport, logger: RequestLogger = .standardError
     ) {
         self.route = route
-        self.configuration = configuration
+        self.settings = settings
+        self.authenticator = (try? settings.get()).map { Authenticator(mode: $0.access.authMode) }
         self.transport = transport
         self.logger = logger
     }
@@ -25,16 +28,19 @@ public final class ProxyHandler: Sendable {
     /// - Parameters:
     ///   - environment: the CGI environment or FastCGI params.
     ///   - completion: called exactly once with the answer (body included even for HEAD; the writer
-    ///     leaves it out).
+    ///     leaves it out). Every answer carries `X-Request-ID`.
     public func handle(environment: [String: String], completion: @escaping @Sendable (ProxyResponse) -> Void) {
         let started = ContinuousClock.now
-        let time = Date()
         let request = CGIRequest(environment: environment)
+        let requestID = RequestID(incoming: environment["HTTP_X_REQUEST_ID"])
         var entry = RequestLogEntry(
-            time: time, route: route, method: request.method ?? "", status: 0, durationMilliseconds: 0,
+            time: Date(), route: route, method: request.method ?? "", status: 0, durationMilliseconds: 0,
             clientAddress: request.remoteAddress)
+        entry.requestID = requestID.rawValue
         entry.hasAuthorization = request.hasAuthorization
         let finish: @Sendable (ProxyResponse, RequestLogEntry) -> Void = { [logger] response, entry in
+            var response = response
+            response.headers.append(HTTPHeader("X-Request-ID", requestID.rawValue))
             var entry = entry
             entry.status = response.status.code
             entry.errorCode = response.errorCode
@@ -42,35 +48,61 @@ public final class ProxyHandler: Sendable {
             logger.log(entry)
             completion(response)
         }
+        let fail: (ProxyError, RequestLogEntry) -> Void = { error, entry in
+            finish(ProxyResponse(error: error, requestID: requestID.rawValue), entry)
+        }
 
-        let routeRequest: RouteRequest
-        do {
+        guard case .success(let settings) = self.settings, let authenticator else {
+            if case .failure(let problem) = self.settings { entry.detail = problem.description }
+            fail(.misconfigured, entry)
+            return
+        }
+        entry.clientAddress = settings.access.clientAddresses.clientAddress(
+            remoteAddress: request.remoteAddress, forwardedFor: environment["HTTP_X_FORWARDED_FOR"])
+
+        let outcome = authenticator.authenticate(environment)
+        entry.auth = outcome.logValue
+        let caller: Caller
+        switch outcome {
+        case .anonymous(let who), .authenticated(let who):
+            caller = who
+        case .missing(let error):
+            fail(error, entry)
+            return
+        case .invalid(let error, let reason):
+            entry.authDetail = reason
+            fail(error, entry)
+            return
+        }
+        entry.subject = caller.subject
+        entry.tenant = caller.tenant
+
+        var routeRequest: RouteRequest
+        do throws(ProxyError) {
             routeRequest = try route.parse(request)
+            entry.avatarID = routeRequest.avatarID
+            guard settings.access.policy.allows(routeRequest.avatarID, tenant: caller.tenant) else {
+                throw .avatarNotAllowed
+            }
+            if case .token(let avatarID, let name, let room) = routeRequest {
+                let bound = try settings.access.tokenIdentity.bind(name: name, room: room, caller: caller)
+                routeRequest = .token(avatarID: avatarID, name: bound.name, room: bound.room)
+            }
         } catch {
-            finish(ProxyResponse(error: error), entry)
-            return
-        }
-        entry.avatarID = routeRequest.avatarID
-
-        let configuration: ProxyConfiguration
-        switch self.configuration {
-        case .success(let value):
-            configuration = value
-        case .failure(let problem):
-            entry.detail = problem.description
-            finish(ProxyResponse(error: .misconfigured), entry)
+            fail(error, entry)
             return
         }
 
+        let upstream = settings.upstream
         let upstreamStarted = ContinuousClock.now
         let urlRequest = UpstreamRequest(routeRequest).urlRequest(
-            base: configuration.apiBase, key: configuration.apiKey, timeout: configuration.timeout)
-        transport.send(urlRequest, maximumBytes: configuration.maximumResponseBytes, timeout: configuration.timeout) {
+            base: upstream.apiBase, key: upstream.apiKey, timeout: upstream.timeout)
+        transport.send(urlRequest, maximumBytes: upstream.maximumResponseBytes, timeout: upstream.timeout) {
             [entry] result in
             var entry = entry
             entry.upstreamMilliseconds = Self.milliseconds(since: upstreamStarted)
             if case .response(let response) = result { entry.upstreamStatus = response.status }
-            finish(UpstreamResponseMapper.map(result), entry)
+            finish(UpstreamResponseMapper.map(result, requestID: requestID.rawValue), entry)
         }
     }
 

@@ -5,7 +5,6 @@ public enum ProxyMain {
     /// Runs `route` as this process's program and exits.
     public static func run(route: Route) -> Never {
         Syscalls.ignoreBrokenPipe()
-        let logger = RequestLogger.standardError
         let arguments = Array(CommandLine.arguments.dropFirst())
         var environment = ProcessInfo.processInfo.environment
         let mode: ServerMode
@@ -14,7 +13,7 @@ public enum ProxyMain {
                 arguments: arguments, environment: environment, processID: Syscalls.processID(),
                 isListeningSocket: Syscalls.isListeningSocket)
         } catch {
-            logger.event("usage_error", ["problem": error.description])
+            RequestLogger.standardError.event("usage_error", ["problem": error.description])
             Syscalls.writeAll(
                 2, Array("usage: zw-\(route.rawValue) [--listen PATH|HOST:PORT [--socket-mode 660]]\n".utf8))
             Syscalls.exit(2)
@@ -31,23 +30,26 @@ public enum ProxyMain {
             unsetenv("LISTEN_PID")
             unsetenv("LISTEN_FDNAMES")
         }
-        let configuration = Result { () throws(ConfigurationError) in
-            try ProxyConfiguration.load(environment: environment)
+        let settings = Result { () throws(ConfigurationError) in try ProxySettings.load(environment: environment) }
+        var logger = RequestLogger.standardError
+        if case .success(let loaded) = settings {
+            do { logger = try RequestLogger.open(loaded.log) } catch {
+                logger.event("log_unavailable", ["problem": error.description])
+            }
         }
-        let timeout = (try? configuration.get())?.timeout ?? ProxyConfiguration.defaultTimeout
-        let handler = ProxyHandler(
-            route: route, configuration: configuration, transport: URLSessionTransport(), logger: logger)
+        let timeout = (try? settings.get())?.upstream.timeout ?? ProxyConfiguration.defaultTimeout
+        let handler = ProxyHandler(route: route, settings: settings, transport: URLSessionTransport(), logger: logger)
 
         switch mode {
         case .cgi:
             Syscalls.exit(CGIRunner.run(handler: handler, environment: environment, deadline: timeout))
         case .fastCGI(let fd):
-            if case .failure(let problem) = configuration {
+            if case .failure(let problem) = settings {
                 logger.event("misconfigured", ["problem": problem.description])
             }
             Syscalls.exit(serve(fd: fd, handler: handler, logger: logger, timeout: timeout))
         case .listen(let address, let socketMode):
-            if case .failure(let problem) = configuration {
+            if case .failure(let problem) = settings {
                 logger.event("misconfigured", ["problem": problem.description])
             }
             let fd: Int32

@@ -199,6 +199,43 @@ enum Syscalls {
         return set
     }
 
+    // MARK: Logs
+
+    /// Opens `path` for appending (`O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC`, mode 0640).
+    static func openForAppending(_ path: String) throws(SystemError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw SystemError("open \(path)", errno) }
+        return fd
+    }
+
+    /// `openlog("zeroweight-proxy", LOG_PID, LOG_DAEMON)`.
+    static func openSyslog() {
+        openlog("zeroweight-proxy", LOG_PID, LOG_DAEMON)
+    }
+
+    /// One `syslog(3)` message at `LOG_INFO` (through `vsyslog`, as `syslog` is variadic).
+    static func syslogInfo(_ message: String) {
+        message.withCString { text in
+            withVaList([text]) { vsyslog(LOG_INFO, "%s", $0) }
+        }
+    }
+
+    // MARK: Addresses
+
+    /// The 4 bytes of a dotted-quad IPv4 address (`inet_pton(AF_INET)`), nil for anything else.
+    static func parseIPv4(_ text: String) -> [UInt8]? {
+        var address = in_addr()
+        guard inet_pton(AF_INET, text, &address) == 1 else { return nil }
+        return withUnsafeBytes(of: &address) { Array($0) }
+    }
+
+    /// The 16 bytes of an IPv6 address (`inet_pton(AF_INET6)`), nil for anything else.
+    static func parseIPv6(_ text: String) -> [UInt8]? {
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, text, &address) == 1 else { return nil }
+        return withUnsafeBytes(of: &address) { Array($0) }
+    }
+
     // MARK: Binding
 
     /// A listening Unix socket at `path` with `mode`, replacing a stale socket file (never another file).

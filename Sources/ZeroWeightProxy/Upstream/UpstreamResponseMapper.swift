@@ -3,36 +3,43 @@ import Foundation
 /// Maps an upstream result to the proxy's answer; the README's status table is this function.
 public enum UpstreamResponseMapper {
     /// The answer for `result`: the upstream JSON object unchanged on 2xx, a JSON error otherwise.
-    public static func map(_ result: UpstreamResult, validator: JSONValidator = JSONValidator()) -> ProxyResponse {
-        switch result {
-        case .failure(.timeout): return ProxyResponse(error: .upstreamTimeout)
-        case .failure(.tooLarge): return ProxyResponse(error: .upstreamTooLarge)
-        case .failure(.unreachable): return ProxyResponse(error: .upstreamUnreachable)
-        case .response(let response): return map(response, validator: validator)
+    ///
+    /// - Parameter requestID: put into error bodies, when given.
+    public static func map(
+        _ result: UpstreamResult, requestID: String? = nil, validator: JSONValidator = JSONValidator()
+    ) -> ProxyResponse {
+        switch error(for: result, validator: validator) {
+        case .success(let body): ProxyResponse(status: .ok, body: body)
+        case .failure(let error): ProxyResponse(error: error, requestID: requestID)
         }
     }
 
-    static func map(_ response: UpstreamResponse, validator: JSONValidator) -> ProxyResponse {
-        switch response.status {
-        case 200...299:
-            guard validator.validate(response.body) == .object else {
-                return ProxyResponse(error: .upstreamInvalidResponse)
+    /// The body to pass through, or the error to answer with.
+    static func error(for result: UpstreamResult, validator: JSONValidator) -> Result<Data, ProxyError> {
+        switch result {
+        case .failure(.timeout): return .failure(.upstreamTimeout)
+        case .failure(.tooLarge): return .failure(.upstreamTooLarge)
+        case .failure(.unreachable): return .failure(.upstreamUnreachable)
+        case .response(let response):
+            switch response.status {
+            case 200...299:
+                guard validator.validate(response.body) == .object else { return .failure(.upstreamInvalidResponse) }
+                return .success(response.body)
+            case 300...399:
+                return .failure(.upstreamRedirect)
+            case 401, 403:
+                return .failure(.upstreamAuthFailed)
+            case 404:
+                return .failure(.avatarNotFound)
+            case 429:
+                return .failure(
+                    ProxyError.upstreamRateLimited.adding(
+                        header: "Retry-After", value: retryAfterSeconds(response.retryAfter)))
+            case 400...499:
+                return .failure(.upstreamRejected)
+            default:
+                return .failure(.upstreamError)
             }
-            return ProxyResponse(status: .ok, body: response.body)
-        case 300...399:
-            return ProxyResponse(error: .upstreamRedirect)
-        case 401, 403:
-            return ProxyResponse(error: .upstreamAuthFailed)
-        case 404:
-            return ProxyResponse(error: .avatarNotFound)
-        case 429:
-            return ProxyResponse(
-                error: ProxyError.upstreamRateLimited.adding(
-                    header: "Retry-After", value: retryAfterSeconds(response.retryAfter)))
-        case 400...499:
-            return ProxyResponse(error: .upstreamRejected)
-        default:
-            return ProxyResponse(error: .upstreamError)
         }
     }
 
