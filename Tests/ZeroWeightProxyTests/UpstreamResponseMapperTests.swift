@@ -143,4 +143,28 @@ import Testing
             UpstreamResponseMapper.map(result, validator: shallow) == ProxyResponse(error: .upstreamInvalidResponse))
         #expect(UpstreamResponseMapper.map(result) == ProxyResponse(status: .ok, body: body))
     }
+
+    @Test(
+        arguments: [
+            (UpstreamResult.response(UpstreamResponse(status: 404, body: Data())), ProxyError.avatarNotFound),
+            (.response(UpstreamResponse(status: 200, body: Data("[]".utf8))), .upstreamInvalidResponse),
+            (.failure(.timeout), .upstreamTimeout),
+        ] as [(UpstreamResult, ProxyError)])
+    func errorAnswersCarryTheRequestID(result: UpstreamResult, error: ProxyError) {
+        #expect(
+            UpstreamResponseMapper.map(result, requestID: "req-9") == ProxyResponse(error: error, requestID: "req-9"))
+    }
+
+    @Test func aGoodAnswerIsPassedThroughWithoutTheRequestID() {
+        let body = Data(#"{"a":1}"#.utf8)
+        let result = UpstreamResult.response(UpstreamResponse(status: 200, body: body))
+        #expect(UpstreamResponseMapper.map(result, requestID: "req-9") == ProxyResponse(status: .ok, body: body))
+    }
+
+    @Test func theRateLimitKeepsRetryAfterWithTheRequestID() {
+        let result = UpstreamResult.response(UpstreamResponse(status: 429, retryAfter: "5", body: Data()))
+        let answer = UpstreamResponseMapper.map(result, requestID: "req-9")
+        #expect(answer.headers == [HTTPHeader("Retry-After", "5")])
+        #expect(answer.body == ProxyResponse(error: .upstreamRateLimited, requestID: "req-9").body)
+    }
 }

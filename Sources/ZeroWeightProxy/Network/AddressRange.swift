@@ -9,7 +9,10 @@ public struct AddressRange: Sendable, Hashable, CustomStringConvertible {
         guard let address = IPAddress(String(parts[0])) else { return nil }
         let maximum = address.bytes.count * 8
         if parts.count == 2 {
-            guard let length = Int(parts[1]), (0...maximum).contains(length), !parts[1].hasPrefix("+") else {
+            // Digits only: Int() alone would take "+8" and "-0" (which made /-0 trust everything).
+            guard parts[1].utf8.allSatisfy({ (48...57).contains($0) }), let length = Int(parts[1]),
+                (0...maximum).contains(length)
+            else {
                 return nil
             }
             prefixLength = length

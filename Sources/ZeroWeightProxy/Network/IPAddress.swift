@@ -18,7 +18,8 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         } else {
             return nil
         }
-        self.text = String(literal)
+        // A mapped address is logged and compared as the IPv4 address it is.
+        self.text = bytes.count == 4 ? bytes.map(String.init).joined(separator: ".") : String(literal)
     }
 
     public var description: String { text }
