@@ -13,9 +13,14 @@ let package = Package(
             pkgConfig: "fcgi",
             providers: [.apt(["libfcgi-dev"])]
         ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "ZeroWeightProxy",
-            dependencies: ["CFastCGI"]
+            dependencies: ["CFastCGI", "CCrypto"]
         ),
         .executableTarget(name: "zw-bundle", dependencies: ["ZeroWeightProxy"]),
         .executableTarget(name: "zw-token", dependencies: ["ZeroWeightProxy"]),

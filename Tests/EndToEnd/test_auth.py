@@ -177,3 +177,150 @@ def test_client_ip_walks_x_forwarded_for_only_from_trusted_proxies(standin, upst
     answer = mount.request("GET", "/api/avatars/bundle/abc", headers={"X-Forwarded-For": forwarded})
     assert answer.status == 200
     assert json.loads(mount.logs().splitlines()[-1])["client_ip"] == expected
+
+
+# ---- JWT, verified by the handlers themselves -------------------------------------------------
+
+import jwt_tools  # noqa: E402
+
+KEYS = jwt_tools.Keys()
+
+
+def jwt_access(site_files):
+    return f"""auth = jwt
+jwt.jwks_file = {site_files}/jwks.json
+jwt.hmac_secret_file = {site_files}/jwt-secret
+jwt.algorithms = RS256, ES256, EdDSA, HS256
+jwt.issuer = https://login.example.test
+jwt.audience = zeroweight-proxy
+jwt.tenant_claim = tenant
+jwt.cookie = zw_session
+{POLICY}"""
+
+
+def start_jwt_site(standin, key, name):
+    files = zwsite.Path(zwsite.tempfile.mkdtemp(prefix="zw-jwt-files-"))
+    files.chmod(0o755)
+    (files / "jwks.json").write_text(json.dumps(KEYS.jwks()))
+    (files / "jwt-secret").write_bytes(KEYS.hmac)
+    for path in files.iterdir():
+        path.chmod(0o644)
+    stack, site = start_site(standin, key, jwt_access(files), name)
+    return stack, site
+
+
+@pytest.fixture(scope="module")
+def jwt_nginx(standin, key):
+    stack, site = start_jwt_site(standin, key, "jwt-nginx")
+    zwsite.start_spawned(site)
+    yield HTTPMount("nginx-jwt", zwsite.start_nginx_example(site, "fastcgi"), stack, site)
+    finish(stack)
+
+
+@pytest.fixture(scope="module")
+def jwt_apache(standin, key):
+    stack, site = start_jwt_site(standin, key, "jwt-apache")
+    yield HTTPMount("apache-jwt", zwsite.start_apache(site, "zeroweight-cgi.conf"), stack, site)
+    finish(stack)
+
+
+@pytest.fixture(params=["nginx", "apache"])
+def jwt_mount(request, jwt_nginx, jwt_apache):
+    return jwt_nginx if request.param == "nginx" else jwt_apache
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA", "HS256"])
+def test_valid_tokens_of_every_algorithm_sign_in(jwt_mount, upstream, alg):
+    token = KEYS.sign(jwt_tools.claims(subject="dana", tenant="acme"), alg=alg)
+    answer = jwt_mount.request("GET", "/api/livekit/token?avatar_id=acme-1", headers=bearer(token))
+    assert answer.status == 200, answer
+    [seen] = upstream.requests()
+    assert seen["raw_query"] == "avatar_id=acme-1&name=dana"
+    line = log_lines(jwt_mount, "token")[-1]
+    assert (line["auth"], line["subject"], line["tenant"]) == ("ok", "dana", "acme")
+
+
+def test_the_token_may_come_in_the_configured_cookie(jwt_mount, upstream):
+    token = KEYS.sign(jwt_tools.claims(subject="erin", tenant="globex"), alg="EdDSA")
+    answer = jwt_mount.request("GET", "/api/avatars/bundle/globex-1", headers={"Cookie": f"theme=dark; zw_session={token}"})
+    assert answer.status == 200
+    assert_error(jwt_mount.request("GET", "/api/avatars/bundle/acme-1", headers={"Cookie": f"zw_session={token}"}),
+                 403, "avatar_not_allowed")
+    assert [r["path"] for r in upstream.requests()] == ["/api/v1/avatars/bundle/globex-1"]
+
+
+def test_no_token_is_401_with_a_bearer_challenge(jwt_mount, upstream):
+    answer = jwt_mount.request("GET", "/api/avatars/bundle/public-1")
+    assert_error(answer, 401, "authentication_required")
+    assert answer.headers["www-authenticate"] == 'Bearer realm="zeroweight-proxy"'
+    assert upstream.requests() == []
+
+
+def attack_tokens():
+    good = jwt_tools.claims()
+    header, payload, signature = KEYS.sign(good).split(".")
+    tampered = jwt_tools.b64url(json.dumps({**good, "sub": "mallory"}).encode())
+    return {
+        "alg_none": (KEYS.sign(good, alg="none", kid=""), "algorithm_not_allowed"),
+        "alg_none_no_signature": (KEYS.sign(good, alg="none", kid="").rstrip("."), "malformed_token"),
+        "rs256_to_hs256_confusion": (KEYS.sign(good, alg="HS256", kid="rsa-1", key=KEYS.rsa_public_pem()),
+                                     "unknown_key"),
+        "hs256_with_public_key_no_kid": (KEYS.sign(good, alg="HS256", key=KEYS.rsa_public_pem()), "bad_signature"),
+        "unknown_kid": (KEYS.sign(good, kid="rotated-away"), "unknown_key"),
+        "other_signer": (KEYS.sign(good, key=KEYS.other_rsa), "bad_signature"),
+        "tampered_payload": (f"{header}.{tampered}.{signature}", "bad_signature"),
+        "expired": (KEYS.sign(jwt_tools.claims(lifetime=-120)), "token_expired"),
+        "not_yet_valid": (KEYS.sign(jwt_tools.claims(nbf=int(jwt_tools.time.time()) + 600)), "token_not_yet_valid"),
+        "wrong_issuer": (KEYS.sign(jwt_tools.claims(iss="https://evil.example")), "wrong_issuer"),
+        "wrong_audience": (KEYS.sign(jwt_tools.claims(aud=["other-app"])), "wrong_audience"),
+        "no_expiry": (KEYS.sign(jwt_tools.claims(exp=None)), "missing_expiry"),
+        "crit_header": (KEYS.sign(good, header={"crit": ["exp"]}), "malformed_token"),
+        "bad_base64": (f"{header}=.{payload}.{signature}", "malformed_token"),
+        "bad_base64_signature": (f"{header}.{payload}.{signature[:-2]}+/", "malformed_token"),
+        "four_parts": (f"{header}.{payload}.{signature}.x", "malformed_token"),
+        "json_garbage_header": (f"{jwt_tools.b64url(b'{not json')}.{payload}.{signature}", "malformed_token"),
+    }
+
+
+ATTACKS = attack_tokens()
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_attack_tokens_are_401_invalid_token(jwt_mount, upstream, attack):
+    token, reason = ATTACKS[attack]
+    answer = jwt_mount.request("GET", "/api/livekit/token?avatar_id=acme-1", headers=bearer(token))
+    assert_error(answer, 401, "invalid_token")
+    assert answer.headers["www-authenticate"] == 'Bearer realm="zeroweight-proxy", error="invalid_token"'
+    assert upstream.requests() == []
+    line = log_lines(jwt_mount, "token")[-1]
+    assert (line["auth"], line["auth_detail"]) == ("invalid", reason)
+
+
+def test_a_token_subject_cannot_take_another_name(jwt_nginx, upstream):
+    token = KEYS.sign(jwt_tools.claims(subject="dana", tenant="acme"), alg="ES256")
+    answer = jwt_nginx.request("GET", "/api/livekit/token?avatar_id=acme-1&name=erin", headers=bearer(token))
+    assert_error(answer, 403, "name_not_allowed")
+    assert upstream.requests() == []
+
+
+def test_an_oversize_token_is_refused_before_decoding(standin, upstream, key, jwt_nginx):
+    token = KEYS.sign(jwt_tools.claims(padding="x" * 9000))
+    # Through nginx the header itself is too large for its buffers: nginx answers, in JSON.
+    answer = jwt_nginx.request("GET", "/api/avatars/bundle/public-1", headers=bearer(token))
+    assert answer.status == 431 and answer.json()["error"]["code"] == "request_headers_too_large"
+    # As a CGI program the handler's own limit (8 KiB) refuses it.
+    files = zwsite.Path(zwsite.tempfile.mkdtemp(prefix="zw-jwt-files-"))
+    (files / "jwks.json").write_text(json.dumps(KEYS.jwks()))
+    (files / "jwt-secret").write_bytes(KEYS.hmac)
+    config = files / "zeroweight-proxy.conf"
+    config.write_text(jwt_access(files))
+    mount = CGIMount({"ZEROWEIGHT_API_BASE": standin.base, "ZEROWEIGHT_API_KEY": key,
+                      "ZEROWEIGHT_PROXY_CONFIG": str(config)})
+    answer = mount.request("GET", "/api/avatars/bundle/public-1", headers=bearer(token))
+    assert_error(answer, 401, "invalid_token")
+    assert json.loads(mount.logs().splitlines()[-1])["auth_detail"] == "token_too_large"
+    assert upstream.requests() == []

@@ -24,7 +24,8 @@ public struct AccessConfiguration: Sendable {
     static func load(
         _ settings: SettingValues, readFile: ProxyConfiguration.FileReader
     ) throws(ConfigurationError) -> AccessConfiguration {
-        let authMode = try loadAuthMode(settings, readFile: readFile)
+        let nameClaim = try loadNameClaim(settings)
+        let authMode = try loadAuthMode(settings, readFile: readFile, nameClaim: nameClaim?.text)
         let policy = try loadPolicy(settings)
         let identity = try loadTokenIdentity(settings, authMode: authMode)
         var trusted: [AddressRange] = []
@@ -41,8 +42,18 @@ public struct AccessConfiguration: Sendable {
             clientAddresses: ClientAddressResolver(trustedProxies: trusted))
     }
 
+    /// The claim of `token.name = claim:<name>`, if that is the setting.
+    private static func loadNameClaim(_ settings: SettingValues) throws(ConfigurationError) -> SettingValues.Value? {
+        guard let value = settings["token.name"], value.text.hasPrefix("claim:") else { return nil }
+        let claim = String(value.text.dropFirst("claim:".count))
+        guard !claim.isEmpty, settings["auth"]?.text == "jwt" else {
+            throw ConfigurationError(setting: value.origin, problem: "claim:<name> needs auth = jwt and a claim name")
+        }
+        return SettingValues.Value(text: claim, origin: value.origin)
+    }
+
     private static func loadAuthMode(
-        _ settings: SettingValues, readFile: ProxyConfiguration.FileReader
+        _ settings: SettingValues, readFile: ProxyConfiguration.FileReader, nameClaim: String?
     ) throws(ConfigurationError) -> AuthMode {
         guard let value = settings["auth"] else {
             throw ConfigurationError(
@@ -54,7 +65,9 @@ public struct AccessConfiguration: Sendable {
         case "none":
             return .none
         case "remote-user":
-            guard let variable = settings["remote_user.tenant_variable"] else { return .remoteUser(tenantVariable: nil) }
+            guard let variable = settings["remote_user.tenant_variable"] else {
+                return .remoteUser(tenantVariable: nil)
+            }
             guard isServerVariableName(variable.text) else {
                 throw ConfigurationError(
                     setting: variable.origin,
@@ -62,6 +75,8 @@ public struct AccessConfiguration: Sendable {
                         + "which a client could send)")
             }
             return .remoteUser(tenantVariable: variable.text)
+        case "jwt":
+            return .jwt(try JWTAuthentication.load(settings, readFile: readFile, nameClaim: nameClaim))
         default:
             throw ConfigurationError(setting: value.origin, problem: "must be none, remote-user or jwt")
         }
@@ -113,8 +128,9 @@ public struct AccessConfiguration: Sendable {
             switch value.text {
             case "query": policy.name = .query
             case "subject": policy.name = .subject
+            case let text where text.hasPrefix("claim:"): policy.name = .claim(String(text.dropFirst(6)))
             default:
-                throw ConfigurationError(setting: value.origin, problem: "must be query or subject")
+                throw ConfigurationError(setting: value.origin, problem: "must be query, subject or claim:<name>")
             }
             if policy.name != .query && !authenticated {
                 throw ConfigurationError(setting: value.origin, problem: "needs auth other than none")

@@ -6,12 +6,15 @@ public enum AuthMode: Sendable {
     /// and passes the identity as `REMOTE_USER`; the tenant, if any, comes from the CGI variable
     /// named here, which the web server sets (never an `HTTP_*` one a client could send).
     case remoteUser(tenantVariable: String?)
+    /// The handler verifies a JWT itself.
+    case jwt(JWTAuthentication)
 
     /// The name used in the config file and logs.
     public var name: String {
         switch self {
         case .none: "none"
         case .remoteUser: "remote-user"
+        case .jwt: "jwt"
         }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Establishes the `Caller` of a request according to the `AuthMode`.
 public struct Authenticator: Sendable {
     public let mode: AuthMode
@@ -29,18 +31,24 @@ public struct Authenticator: Sendable {
     }
 
     /// Authenticates the request in `environment` (CGI variables).
-    public func authenticate(_ environment: [String: String]) -> Outcome {
+    public func authenticate(_ environment: [String: String], now: Date = Date()) -> Outcome {
         switch mode {
+        case .jwt(let jwt):
+            return jwt.authenticate(environment, now: now)
         case .none:
             return .anonymous(.anonymous)
         case .remoteUser(let tenantVariable):
             guard let user = environment["REMOTE_USER"], !user.isEmpty else {
                 return .missing(.notAuthenticatedByServer)
             }
-            guard Self.isUsableIdentity(user) else { return .invalid(.notAuthenticatedByServer, reason: "bad_remote_user") }
+            guard Self.isUsableIdentity(user) else {
+                return .invalid(.notAuthenticatedByServer, reason: "bad_remote_user")
+            }
             var tenant: String?
             if let tenantVariable, let value = environment[tenantVariable], !value.isEmpty {
-                guard Self.isUsableIdentity(value) else { return .invalid(.notAuthenticatedByServer, reason: "bad_tenant") }
+                guard Self.isUsableIdentity(value) else {
+                    return .invalid(.notAuthenticatedByServer, reason: "bad_tenant")
+                }
                 tenant = value
             }
             return .authenticated(Caller(subject: user, tenant: tenant, boundName: user))

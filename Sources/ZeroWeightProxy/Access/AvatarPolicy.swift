@@ -23,7 +23,8 @@ public struct AvatarPolicy: Sendable, Hashable {
             var ids: Set<String> = []
             for entry in entries {
                 guard AvatarID(entry) != nil else {
-                    return .failure(ConfigurationError.BadValue(entry == "*" ? "* must stand alone" : "has an invalid avatar id"))
+                    return .failure(
+                        ConfigurationError.BadValue(entry == "*" ? "* must stand alone" : "has an invalid avatar id"))
                 }
                 ids.insert(entry)
             }

@@ -46,7 +46,8 @@ struct SettingValues: Sendable, Hashable {
                 }
                 guard variables.keys.contains(entry.name) || patterned else {
                     throw ConfigurationError(
-                        setting: "\(file.path):\(entry.line)", problem: "\(entry.name) is not a zeroweight-proxy setting")
+                        setting: "\(file.path):\(entry.line)",
+                        problem: "\(entry.name) is not a zeroweight-proxy setting")
                 }
                 values[entry.name] = Value(text: entry.value, origin: "\(file.path):\(entry.line) (\(entry.name))")
             }
