@@ -16,8 +16,18 @@ tenant.globex.avatars = globex-1
 """
 
 
+STACK_ROOTS = []  # set by the autouse fixture below: under pytest's temp folder, so the key scan reads them
+
+
+@pytest.fixture(scope="module", autouse=True)
+def stack_roots(tmp_path_factory):
+    STACK_ROOTS.append(tmp_path_factory)
+    yield
+    STACK_ROOTS.clear()
+
+
 def start_site(standin, key, access, name):
-    stack = zwlocal.Stack(zwsite.Path(zwsite.tempfile.mkdtemp(prefix=f"zw-{name}-")), BIN_DIR)
+    stack = zwlocal.Stack(STACK_ROOTS[0].mktemp(name), BIN_DIR)
     site = zwsite.Site(stack, key, standin.base, access=access)
     return stack, site
 
@@ -199,8 +209,7 @@ jwt.cookie = zw_session
 
 
 def start_jwt_site(standin, key, name):
-    files = zwsite.Path(zwsite.tempfile.mkdtemp(prefix="zw-jwt-files-"))
-    files.chmod(0o755)
+    files = zwsite.shared_folder("zw-jwt-files-")
     (files / "jwks.json").write_text(json.dumps(KEYS.jwks()))
     (files / "jwt-secret").write_bytes(KEYS.hmac)
     for path in files.iterdir():
@@ -313,7 +322,7 @@ def test_an_oversize_token_is_refused_before_decoding(standin, upstream, key, jw
     answer = jwt_nginx.request("GET", "/api/avatars/bundle/public-1", headers=bearer(token))
     assert answer.status == 431 and answer.json()["error"]["code"] == "request_headers_too_large"
     # As a CGI program the handler's own limit (8 KiB) refuses it.
-    files = zwsite.Path(zwsite.tempfile.mkdtemp(prefix="zw-jwt-files-"))
+    files = zwsite.shared_folder("zw-jwt-files-")
     (files / "jwks.json").write_text(json.dumps(KEYS.jwks()))
     (files / "jwt-secret").write_bytes(KEYS.hmac)
     config = files / "zeroweight-proxy.conf"

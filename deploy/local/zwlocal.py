@@ -108,7 +108,7 @@ class Stack:
         process = self.spawn(
             f"spawn-fcgi-{route}",
             [tool("spawn-fcgi"), "-n", "-s", path, "-M", "0660", "--", str(self.binaries / f"zw-{route}")], env=env)
-        wait_for(lambda: can_connect(path), what=f"{path}")
+        self.wait_listening(f"spawn-fcgi-{route}", process)
         return path, process
 
     def start_listening(self, route, env, socket_path=None):

@@ -23,10 +23,22 @@ DEPLOY = REPO / "deploy"
 SITES = []  # every site made in this process, for log scans; `remove_all()` deletes them
 
 
+FOLDERS = []  # other temporary folders to remove with the sites
+
+
+def shared_folder(prefix):
+    """A temporary folder readable by www-data, removed by `remove_all()`."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    FOLDERS.append(folder)
+    return folder
+
+
 def remove_all():
-    for site in SITES:
-        shutil.rmtree(site.root, ignore_errors=True)
+    for folder in [site.root for site in SITES] + FOLDERS:
+        shutil.rmtree(folder, ignore_errors=True)
     SITES.clear()
+    FOLDERS.clear()
 
 
 class Site:

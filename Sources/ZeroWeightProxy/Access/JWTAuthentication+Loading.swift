@@ -49,7 +49,15 @@ extension JWTAuthentication {
                 algorithms: algorithms, keySet: keySet, hmacSecret: secret, issuer: settings["jwt.issuer"]?.text,
                 audience: settings["jwt.audience"]?.text, leeway: leeway)
         } catch {
-            let origin = settings["jwt.algorithms"]?.origin ?? "jwt settings"
+            // The error names a parameter; name the setting to change: the secret's file for its
+            // length, the leeway for its range, else the algorithms (which asked for missing keys).
+            let name =
+                switch error.setting {
+                case "JWT HMAC secret" where secret != nil: "jwt.hmac_secret_file"
+                case "JWT leeway": "jwt.leeway_seconds"
+                default: "jwt.algorithms"
+                }
+            let origin = settings[name]?.origin ?? settings["jwt.algorithms"]?.origin ?? "jwt settings"
             throw ConfigurationError(setting: origin, problem: "\(error.setting) \(error.problem)")
         }
         let cookie = settings["jwt.cookie"]

@@ -6,24 +6,27 @@ import Foundation
 /// A few acceptor threads wait on the listening socket (made non-blocking, so a connection taken by
 /// a sibling process is an `EAGAIN`, not a hang) and a wake-up pipe. Each accepted request is handed
 /// to the handler, which answers asynchronously; the answer is written on a Dispatch worker, so a slow
-/// upstream or a slow client never holds up accepting. SIGTERM (taken by `sigwait` on a thread of
-/// its own; the caller blocked it first) wakes the acceptors through the pipe: no more accepts,
-/// in-flight requests finish, then the process exits 0.
+/// upstream or a slow client never holds up accepting. SIGTERM (turned into a byte on a pipe by the
+/// handler `Syscalls.catchTermination()` installed) wakes the acceptors: no more accepts, in-flight
+/// requests finish, then the process exits 0.
 final class FastCGIServer: @unchecked Sendable {
     private let listenFD: Int32
     private let handler: ProxyHandler
     private let logger: RequestLogger
     private let acceptorCount: Int
     private let drainSeconds: Double
+    private let terminationFD: Int32
     private let wake: (read: Int32, write: Int32)
     private let state = NSCondition()
     private var inFlight = 0
     private var runningAcceptors = 0
     private var stopping = false
 
-    init(listenFD: Int32, handler: ProxyHandler, logger: RequestLogger, acceptors: Int = 4, drainSeconds: Double)
-        throws(SystemError)
-    {
+    init(
+        listenFD: Int32, handler: ProxyHandler, logger: RequestLogger, acceptors: Int = 4, drainSeconds: Double,
+        terminationFD: Int32
+    ) throws(SystemError) {
+        self.terminationFD = terminationFD
         self.listenFD = listenFD
         self.handler = handler
         self.logger = logger
@@ -40,7 +43,7 @@ final class FastCGIServer: @unchecked Sendable {
             return 1
         }
         let signals = Thread { [self] in
-            _ = Syscalls.waitForTermination()
+            Syscalls.waitForTermination(terminationFD)
             stop()
         }
         signals.name = "fastcgi-signals"

@@ -8,6 +8,7 @@ public enum ProxyMain {
         let arguments = Array(CommandLine.arguments.dropFirst())
         var environment = ProcessInfo.processInfo.environment
         let mode: ServerMode
+        var terminationFD: Int32 = -1
         do {
             mode = try ServerMode.detect(
                 arguments: arguments, environment: environment, processID: Syscalls.processID(),
@@ -23,9 +24,11 @@ public enum ProxyMain {
             unsetenv("HTTP_PROXY")
             environment["HTTP_PROXY"] = nil
         } else {
-            // Before any thread exists, so every thread inherits the mask and only the server's
-            // signal thread takes SIGTERM.
-            Syscalls.blockTerminationSignals()
+            // As early as possible: from here on SIGTERM means "drain and exit 0", never a kill.
+            do { terminationFD = try Syscalls.catchTermination() } catch {
+                RequestLogger.standardError.event("signal_setup_failed", ["problem": error.description])
+                Syscalls.exit(1)
+            }
             unsetenv("LISTEN_FDS")
             unsetenv("LISTEN_PID")
             unsetenv("LISTEN_FDNAMES")
@@ -47,7 +50,8 @@ public enum ProxyMain {
             if case .failure(let problem) = settings {
                 logger.event("misconfigured", ["problem": problem.description])
             }
-            Syscalls.exit(serve(fd: fd, handler: handler, logger: logger, timeout: timeout))
+            Syscalls.exit(
+                serve(fd: fd, handler: handler, logger: logger, timeout: timeout, terminationFD: terminationFD))
         case .listen(let address, let socketMode):
             if case .failure(let problem) = settings {
                 logger.event("misconfigured", ["problem": problem.description])
@@ -62,15 +66,18 @@ public enum ProxyMain {
                 logger.event("listen_failed", ["problem": error.description])
                 Syscalls.exit(1)
             }
-            let code = serve(fd: fd, handler: handler, logger: logger, timeout: timeout)
+            let code = serve(fd: fd, handler: handler, logger: logger, timeout: timeout, terminationFD: terminationFD)
             if case .unix(let path) = address { Syscalls.unlink(path) }
             Syscalls.exit(code)
         }
     }
 
-    private static func serve(fd: Int32, handler: ProxyHandler, logger: RequestLogger, timeout: Double) -> Int32 {
+    private static func serve(
+        fd: Int32, handler: ProxyHandler, logger: RequestLogger, timeout: Double, terminationFD: Int32
+    ) -> Int32 {
         do {
-            let server = try FastCGIServer(listenFD: fd, handler: handler, logger: logger, drainSeconds: timeout + 2)
+            let server = try FastCGIServer(
+                listenFD: fd, handler: handler, logger: logger, drainSeconds: timeout + 2, terminationFD: terminationFD)
             return server.run()
         } catch {
             logger.event("fastcgi_failed", ["problem": error.description])

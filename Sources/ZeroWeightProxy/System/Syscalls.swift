@@ -7,6 +7,9 @@ import Foundation
     import Musl
 #endif
 
+/// The write end of the termination pipe, for the signal handler (which cannot capture context).
+nonisolated(unsafe) private var terminationPipe: Int32 = -1
+
 /// Every C call the proxy makes: libfcgi and the POSIX socket, signal and file calls.
 ///
 /// Callers above this file never touch C; failures come back as `SystemError` or a plain result.
@@ -174,29 +177,32 @@ enum Syscalls {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    /// Blocks SIGTERM and SIGINT in this thread and every thread it creates afterwards.
+    /// Makes SIGTERM and SIGINT write a byte to a pipe instead of killing the process, and returns
+    /// the pipe's read end for `waitForTermination(_:)`.
     ///
-    /// Call first thing in the main thread, before any other thread exists, so that only
-    /// `waitForTermination()` ever sees these signals.
-    static func blockTerminationSignals() {
-        var set = terminationSignals()
-        pthread_sigmask(SIG_BLOCK, &set, nil)
+    /// A handler (`sigaction` with `SA_RESTART`, so other threads' reads and writes carry on) rather
+    /// than a blocked mask, because a signal sent to the process goes to any thread that does not
+    /// block it, and the runtime may have started threads before this runs. The handler only calls
+    /// `write(2)`, which is async-signal-safe.
+    static func catchTermination() throws(SystemError) -> Int32 {
+        let (read, write) = try makePipe()
+        terminationPipe = write
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in
+            var byte: UInt8 = 1
+            _ = Glibc.write(terminationPipe, &byte, 1)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGTERM, &action, nil)
+        sigaction(SIGINT, &action, nil)
+        return read
     }
 
-    /// Blocks until SIGTERM or SIGINT arrives (`sigwait`); requires `blockTerminationSignals()` first.
-    static func waitForTermination() -> Int32 {
-        var set = terminationSignals()
-        var received: Int32 = 0
-        while sigwait(&set, &received) != 0 {}
-        return received
-    }
-
-    private static func terminationSignals() -> sigset_t {
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGTERM)
-        sigaddset(&set, SIGINT)
-        return set
+    /// Blocks until `catchTermination()`'s handler has run.
+    static func waitForTermination(_ readFD: Int32) {
+        var byte: UInt8 = 0
+        while Glibc.read(readFD, &byte, 1) < 0 && errno == EINTR {}
     }
 
     // MARK: Logs
