@@ -205,15 +205,8 @@ CustomLog {root}/apache-access.log plain
 """
 
 
-def render_nginx(root, port, binaries, bundle, token, settings):
-    def location(route, target, extra):
-        kind, path = target
-        lines = [f"fastcgi_pass unix:{path};", "include /etc/nginx/fastcgi_params;"] + extra
-        if kind == "cgi":
-            lines.append(f"fastcgi_param SCRIPT_FILENAME {binaries}/zw-{route};")
-            lines += [f"fastcgi_param {name} \"{value}\";" for name, value in settings.items()]
-        return "\n            ".join(lines)
-
+def nginx_main(root, http_body):
+    """A whole nginx.conf keeping every file under `root`, with `http_body` inside its http block."""
     user = "user root root;" if os.geteuid() == 0 else ""
     return f"""
 {user}
@@ -229,6 +222,21 @@ http {{
     proxy_temp_path {root}/nginx-proxy;
     scgi_temp_path {root}/nginx-scgi;
     uwsgi_temp_path {root}/nginx-uwsgi;
+{http_body}
+}}
+"""
+
+
+def render_nginx(root, port, binaries, bundle, token, settings):
+    def location(route, target, extra):
+        kind, path = target
+        lines = [f"fastcgi_pass unix:{path};", "include /etc/nginx/fastcgi_params;"] + extra
+        if kind == "cgi":
+            lines.append(f"fastcgi_param SCRIPT_FILENAME {binaries}/zw-{route};")
+            lines += [f"fastcgi_param {name} \"{value}\";" for name, value in settings.items()]
+        return "\n            ".join(lines)
+
+    return nginx_main(root, f"""
     server {{
         listen 127.0.0.1:{port};
         location ~ ^/api/avatars/bundle(?<zw_path_info>/.*)?$ {{
@@ -238,8 +246,7 @@ http {{
             {location("token", token, ["fastcgi_read_timeout 30s;"])}
         }}
     }}
-}}
-"""
+""")
 
 
 def www_data():

@@ -99,25 +99,7 @@ def render_nginx_example(site, port, variant, relax_rate=True, auth_service=None
     if relax_rate:
         # The contract suite sends bursts from one address; the shipped limit has its own test.
         text = text.replace("rate=10r/s", "rate=100000r/s").replace("burst=20", "burst=100000")
-    root = site.stack.root
-    user = "user root root;" if os.geteuid() == 0 else ""
-    return f"""
-{user}
-worker_processes 1;
-daemon off;
-pid {root}/nginx.pid;
-error_log {root}/nginx-error.log info;
-events {{ worker_connections 1024; }}
-http {{
-    access_log {root}/nginx-access.log;
-    client_body_temp_path {root}/nginx-body;
-    fastcgi_temp_path {root}/nginx-fastcgi;
-    proxy_temp_path {root}/nginx-proxy;
-    scgi_temp_path {root}/nginx-scgi;
-    uwsgi_temp_path {root}/nginx-uwsgi;
-{text}
-}}
-"""
+    return zwlocal.nginx_main(site.stack.root, text)
 
 
 def start_nginx_example(site, variant, relax_rate=True, auth_service=None):
