@@ -18,9 +18,19 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // No pkgConfig: Debian's hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses.
+        .systemLibrary(
+            name: "CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         .target(
             name: "ZeroWeightProxy",
-            dependencies: ["CFastCGI", "CCrypto"]
+            dependencies: ["CFastCGI", "CCrypto", "CSQLite", "CHiredis"]
         ),
         .executableTarget(name: "zw-bundle", dependencies: ["ZeroWeightProxy"]),
         .executableTarget(name: "zw-token", dependencies: ["ZeroWeightProxy"]),

@@ -1,0 +1,22 @@
+import Foundation
+
+/// Where rate-limit state (and cached bundles) live: one process, one host, or many hosts.
+///
+/// Every method is one atomic operation against the store; callers never read, compute and write
+/// in separate steps (the overshoot bug of read-then-increment limiters).
+public protocol RateLimitStore: Sendable {
+    /// The store's name for logs: memory, sqlite, redis.
+    var name: String { get }
+
+    /// Applies GCRA to `key` under `rule` atomically, at the store's own clock.
+    func decide(key: String, rule: RateLimitRule, cost: Int) throws(StoreError) -> RateLimitDecision
+
+    /// Moves `key`'s TAT to at least `until` seconds from now (the upstream said "slow down").
+    func hold(key: String, rule: RateLimitRule, for seconds: Double) throws(StoreError)
+
+    /// A cached value that has not expired, or nil.
+    func cachedValue(key: String) throws(StoreError) -> Data?
+
+    /// Caches `value` under `key` for `ttl` seconds.
+    func cache(key: String, value: Data, ttl: Double) throws(StoreError)
+}
