@@ -10,6 +10,7 @@ from conftest import BIN_DIR, TRANSCRIPT, CGIMount, HTTPMount
 from test_contract import assert_error
 
 POLICY = """
+rate_limit.store = off
 avatars = public-1
 tenant.acme.avatars = acme-1, acme-2
 tenant.globex.avatars = globex-1

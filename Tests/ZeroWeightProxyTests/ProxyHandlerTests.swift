@@ -658,4 +658,200 @@ private final class Collector<Value: Sendable>: @unchecked Sendable {
             #expect(!line.contains(String(secret.prefix(12))))
         }
     }
+
+    // MARK: Rate limits
+
+    /// A handler whose limiter counts in a memory store on a clock that stands still.
+    private struct LimitedHandler {
+        let handler: ProxyHandler
+        let transport: FakeTransport
+        let lines: Collector<String>
+
+        /// Sends one request; its answers and log lines, and how many upstream calls it made.
+        func send(_ environment: [String: String]) -> (responses: [ProxyResponse], lines: [String], calls: Int) {
+            let callsBefore = transport.calls.count
+            let linesBefore = lines.all.count
+            let responses = Collector<ProxyResponse>()
+            handler.handle(environment: environment) { responses.append($0) }
+            return (responses.all, Array(lines.all.dropFirst(linesBefore)), transport.calls.count - callsBefore)
+        }
+    }
+
+    private func limitedHandler(
+        rules: [Route: [RateLimitConfiguration.Dimension: RateLimitRule]] = [:], upstream: RateLimitRule? = nil,
+        answering result: UpstreamResult = .response(UpstreamResponse(status: 200, body: Data(okBody.utf8)))
+    ) -> LimitedHandler {
+        let transport = FakeTransport(answering: result)
+        let lines = Collector<String>()
+        let limiter = RateLimiter(
+            configuration: RateLimitConfiguration(store: .memory, rules: rules, upstream: upstream),
+            store: MemoryStore { 1_000 })
+        let handler = ProxyHandler(
+            route: .bundle, settings: .success(settings()), transport: transport,
+            logger: RequestLogger { lines.append($0) }, rateLimiter: limiter)
+        return LimitedHandler(handler: handler, transport: transport, lines: lines)
+    }
+
+    @Test func overTheBundleIPLimitIs429WithoutCallingUpstream() throws {
+        let limited = limitedHandler(rules: [.bundle: [.ip: RateLimitRule(limit: 2, period: 60)]])
+        let policy = HTTPHeader("RateLimit-Policy", #""ip";q=2;w=60"#)
+        let requestID = HTTPHeader("X-Request-ID", Self.requestID)
+        let body = Data(Self.okBody.utf8)
+
+        let first = limited.send(environment(path: "/abc"))
+        #expect(first.calls == 1)
+        #expect(
+            first.responses == [
+                ProxyResponse(
+                    status: .ok, headers: [policy, HTTPHeader("RateLimit", #""ip";r=1;t=30"#), requestID], body: body)
+            ])
+        #expect(try fields(try #require(first.lines.first))["rate_limit"] as? String == "ok")
+
+        let second = limited.send(environment(path: "/abc"))
+        #expect(second.calls == 1)
+        #expect(
+            second.responses == [
+                ProxyResponse(
+                    status: .ok, headers: [policy, HTTPHeader("RateLimit", #""ip";r=0;t=60"#), requestID], body: body)
+            ])
+
+        let third = limited.send(environment(path: "/abc"))
+        #expect(third.calls == 0)
+        let refused = ProxyError.rateLimited.adding(headers: [
+            HTTPHeader("Retry-After", "30"), policy, HTTPHeader("RateLimit", #""ip";r=0;t=60"#),
+        ])
+        #expect(third.responses == [answer(refused)])
+        #expect(third.responses.first?.status.code == 429)
+        #expect(third.lines.count == 1)
+        let line = try #require(third.lines.first)
+        #expect(line.contains(#""rate_limit":"ip""#))
+        let logged = try fields(line)
+        #expect(logged["status"] as? Int == 429)
+        #expect(logged["error"] as? String == "rate_limited")
+        #expect(logged["rate_limit"] as? String == "ip")
+        #expect(logged["upstream_status"] == nil)
+        #expect(logged["upstream_ms"] == nil)
+        // Limits are checked right after sign-in, before the request is read.
+        #expect(logged["avatar_id"] == nil)
+
+        // Another client still gets through.
+        let other = limited.send(environment(path: "/abc", remoteAddress: "198.51.100.9"))
+        #expect(other.calls == 1)
+        #expect(other.responses.first?.status == .ok)
+        #expect(limited.transport.calls.count == 3)
+    }
+
+    @Test func exhaustedUpstreamBudgetIs503WithoutCallingUpstream() throws {
+        let limited = limitedHandler(upstream: RateLimitRule(limit: 2, period: 60))
+        for _ in 0..<2 {
+            let allowed = limited.send(environment(path: "/abc"))
+            #expect(allowed.calls == 1)
+            #expect(allowed.responses == [Self.okAnswer])
+        }
+        let refused = limited.send(environment(path: "/abc"))
+        #expect(refused.calls == 0)
+        #expect(
+            refused.responses == [
+                answer(ProxyError.upstreamBudgetExhausted.adding(headers: [HTTPHeader("Retry-After", "30")]))
+            ])
+        #expect(refused.responses.first?.status.code == 503)
+        let logged = try fields(try #require(refused.lines.first))
+        #expect(refused.lines.count == 1)
+        #expect(logged["status"] as? Int == 503)
+        #expect(logged["error"] as? String == "upstream_budget_exhausted")
+        #expect(logged["rate_limit"] as? String == "upstream")
+        #expect(logged["avatar_id"] as? String == "abc")
+        #expect(logged["upstream_status"] == nil)
+        #expect(limited.transport.calls.count == 2)
+    }
+
+    @Test func rejectedRequestsDoNotSpendTheUpstreamBudget() {
+        let limited = limitedHandler(upstream: RateLimitRule(limit: 1, period: 60))
+        let rejected = limited.send(environment(method: "POST", path: "/abc"))
+        #expect(rejected.responses == [answer(.methodNotAllowed)])
+        let allowed = limited.send(environment(path: "/abc"))
+        #expect(allowed.calls == 1)
+        #expect(allowed.responses == [Self.okAnswer])
+    }
+
+    @Test func upstream429HoldsTheBudgetSoTheNextRequestGets503WithoutACall() throws {
+        let limited = limitedHandler(
+            upstream: RateLimitConfiguration.defaultUpstream,
+            answering: .response(UpstreamResponse(status: 429, retryAfter: "30", body: Data())))
+        let first = limited.send(environment(path: "/abc"))
+        #expect(first.calls == 1)
+        #expect(first.responses == [answer(ProxyError.upstreamRateLimited.adding(header: "Retry-After", value: "30"))])
+        let firstLogged = try fields(try #require(first.lines.first))
+        #expect(firstLogged["upstream_status"] as? Int == 429)
+        #expect(firstLogged["rate_limit"] as? String == "ok")
+
+        let second = limited.send(environment(path: "/abc"))
+        #expect(second.calls == 0)
+        #expect(
+            second.responses == [
+                answer(ProxyError.upstreamBudgetExhausted.adding(headers: [HTTPHeader("Retry-After", "30")]))
+            ])
+        let logged = try fields(try #require(second.lines.first))
+        #expect(logged["rate_limit"] as? String == "upstream")
+        #expect(logged["error"] as? String == "upstream_budget_exhausted")
+        #expect(limited.transport.calls.count == 1)
+    }
+
+    @Test func upstreamRemainingZeroHoldsTheBudgetForOneInterval() throws {
+        let limited = limitedHandler(
+            upstream: RateLimitRule(limit: 6, period: 60),
+            answering: .response(UpstreamResponse(status: 200, rateLimitRemaining: "0", body: Data(Self.okBody.utf8))))
+        let first = limited.send(environment(path: "/abc"))
+        #expect(first.responses == [Self.okAnswer])
+        let second = limited.send(environment(path: "/abc"))
+        #expect(second.calls == 0)
+        #expect(
+            second.responses == [
+                answer(ProxyError.upstreamBudgetExhausted.adding(headers: [HTTPHeader("Retry-After", "10")]))
+            ])
+    }
+
+    @Test func storeFailureFailsClosedWithoutCallingUpstream() throws {
+        let transport = FakeTransport(answering: .response(UpstreamResponse(status: 200, body: Data(Self.okBody.utf8))))
+        let lines = Collector<String>()
+        let responses = Collector<ProxyResponse>()
+        let limiter = RateLimiter(
+            configuration: RateLimitConfiguration(store: .redis(url: "redis://127.0.0.1:1")),
+            store: ReopeningStore(name: "redis", retryInterval: 60) { () throws(StoreError) -> any RateLimitStore in
+                throw StoreError.unavailable("connection refused")
+            })
+        let handler = ProxyHandler(
+            route: .bundle, settings: .success(settings()), transport: transport,
+            logger: RequestLogger { lines.append($0) }, rateLimiter: limiter)
+        handler.handle(environment: environment(path: "/abc")) { responses.append($0) }
+        #expect(transport.calls.isEmpty)
+        #expect(responses.all == [answer(.rateLimitUnavailable)])
+        let logged = try fields(try #require(lines.all.first))
+        #expect(lines.all.count == 1)
+        #expect(logged["status"] as? Int == 503)
+        #expect(logged["error"] as? String == "rate_limit_unavailable")
+        #expect(logged["rate_limit"] as? String == "store_failed_closed")
+        #expect(logged["detail"] as? String == "store_unavailable: connection refused")
+    }
+
+    @Test func storeFailureFailsOpenAndLogsIt() throws {
+        let transport = FakeTransport(answering: .response(UpstreamResponse(status: 200, body: Data(Self.okBody.utf8))))
+        let lines = Collector<String>()
+        let responses = Collector<ProxyResponse>()
+        let limiter = RateLimiter(
+            configuration: RateLimitConfiguration(store: .redis(url: "redis://127.0.0.1:1"), onStoreFailure: .open),
+            store: ReopeningStore(name: "redis", retryInterval: 60) { () throws(StoreError) -> any RateLimitStore in
+                throw StoreError.unavailable("connection refused")
+            })
+        let handler = ProxyHandler(
+            route: .bundle, settings: .success(settings()), transport: transport,
+            logger: RequestLogger { lines.append($0) }, rateLimiter: limiter)
+        handler.handle(environment: environment(path: "/abc")) { responses.append($0) }
+        #expect(transport.calls.count == 1)
+        #expect(responses.all == [Self.okAnswer])
+        let logged = try fields(try #require(lines.all.first))
+        #expect(logged["status"] as? Int == 200)
+        #expect(logged["rate_limit"] as? String == "store_failed_open")
+        #expect(logged["detail"] as? String == "store_unavailable: connection refused")
+    }
 }

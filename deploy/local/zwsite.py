@@ -42,7 +42,7 @@ def remove_all():
 
 
 class Site:
-    def __init__(self, stack, key, api_base, timeout="1.5", access="auth = none\navatars = *\n"):
+    def __init__(self, stack, key, api_base, timeout="1.5", access="auth = none\navatars = *\nrate_limit.store = off\n"):
         self.stack = stack
         self.root = Path(tempfile.mkdtemp(prefix="zw-site-"))
         self.root.chmod(0o755)  # Apache's and spawn-fcgi's www-data workers reach in here

@@ -27,6 +27,18 @@ enum SettingRegistry {
         "token.room": "ZEROWEIGHT_PROXY_TOKEN_ROOM",
         "trusted_proxies": "ZEROWEIGHT_PROXY_TRUSTED_PROXIES",
         "log": "ZEROWEIGHT_PROXY_LOG",
+        "rate_limit.store": "ZEROWEIGHT_PROXY_RATE_LIMIT_STORE",
+        "rate_limit.sqlite_path": "ZEROWEIGHT_PROXY_RATE_LIMIT_SQLITE_PATH",
+        "rate_limit.redis_url": "ZEROWEIGHT_PROXY_RATE_LIMIT_REDIS_URL",
+        "rate_limit.on_store_failure": "ZEROWEIGHT_PROXY_RATE_LIMIT_ON_STORE_FAILURE",
+        "rate_limit.upstream": "ZEROWEIGHT_PROXY_RATE_LIMIT_UPSTREAM",
+        "rate_limit.bundle.ip": "ZEROWEIGHT_PROXY_RATE_LIMIT_BUNDLE_IP",
+        "rate_limit.bundle.subject": "ZEROWEIGHT_PROXY_RATE_LIMIT_BUNDLE_SUBJECT",
+        "rate_limit.bundle.tenant": "ZEROWEIGHT_PROXY_RATE_LIMIT_BUNDLE_TENANT",
+        "rate_limit.token.ip": "ZEROWEIGHT_PROXY_RATE_LIMIT_TOKEN_IP",
+        "rate_limit.token.subject": "ZEROWEIGHT_PROXY_RATE_LIMIT_TOKEN_SUBJECT",
+        "rate_limit.token.tenant": "ZEROWEIGHT_PROXY_RATE_LIMIT_TOKEN_TENANT",
+        "bundle_cache_seconds": "ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS",
     ]
 
     /// File-only names with a part of the operator's choosing.

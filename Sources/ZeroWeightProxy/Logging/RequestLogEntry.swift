@@ -21,6 +21,8 @@ public struct RequestLogEntry: Sendable, Hashable {
     public var authDetail: String?
     public var subject: String?
     public var tenant: String?
+    /// The rate-limit outcome: ok, the limit that refused (ip, subject, tenant, upstream), or a store failure.
+    public var rateLimit: String?
     public var detail: String?
 
     public init(
@@ -59,6 +61,7 @@ public struct RequestLogEntry: Sendable, Hashable {
         if let authDetail { line += #","auth_detail":"# + JSONText.quoted(authDetail) }
         if let subject { line += #","subject":"# + JSONText.quoted(String(subject.prefix(256))) }
         if let tenant { line += #","tenant":"# + JSONText.quoted(String(tenant.prefix(256))) }
+        if let rateLimit { line += #","rate_limit":"# + JSONText.quoted(rateLimit) }
         if let detail { line += #","detail":"# + JSONText.quoted(detail) }
         return line + "}\n"
     }

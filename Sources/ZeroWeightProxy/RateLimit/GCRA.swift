@@ -10,17 +10,21 @@ public enum GCRA {
         storedTAT: Double?, now: Double, rule: RateLimitRule, cost: Int = 1
     ) -> (decision: RateLimitDecision, newTAT: Double?) {
         let interval = rule.emissionInterval
+        // Sums of intervals carry floating-point error (0.1 s is inexact; epoch seconds have coarse
+        // steps), so within a thousandth of an interval of a whole one counts as whole.
+        let slack = interval / 1000
         let tat = max(storedTAT ?? now, now)
         let newTAT = tat + interval * Double(cost)
         let allowAt = newTAT - rule.capacity
-        if now < allowAt {
-            let remaining = max(0, Int(((rule.capacity - (tat - now)) / interval).rounded(.down)))
+        if allowAt - now > slack {
+            let remaining = max(0, Int(((rule.capacity - (tat - now) + slack) / interval).rounded(.down)))
             return (
-                RateLimitDecision(allowed: false, remaining: remaining, retryAfter: allowAt - now, resetAfter: tat - now),
+                RateLimitDecision(
+                    allowed: false, remaining: remaining, retryAfter: allowAt - now, resetAfter: tat - now),
                 nil
             )
         }
-        let remaining = max(0, Int(((rule.capacity - (newTAT - now)) / interval).rounded(.down) + 1e-9))
+        let remaining = max(0, Int(((rule.capacity - (newTAT - now) + slack) / interval).rounded(.down)))
         return (RateLimitDecision(allowed: true, remaining: remaining, retryAfter: 0, resetAfter: newTAT - now), newTAT)
     }
 }

@@ -21,6 +21,13 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(status.code) \(code): \(message)" }
 
+    /// A copy of this error carrying more response headers.
+    func adding(headers: [HTTPHeader]) -> ProxyError {
+        var copy = self
+        copy.headers.append(contentsOf: headers)
+        return copy
+    }
+
     /// A copy of this error carrying one more response header.
     func adding(header name: String, value: String) -> ProxyError {
         var copy = self
@@ -79,6 +86,15 @@ extension ProxyError {
         "room_not_allowed", .forbidden, "You may not choose this room.")
     public static let identityNotUsable = ProxyError(
         "identity_not_usable", .forbidden, "Your account's identity cannot be used as a participant name.")
+
+    // MARK: Rate limits
+    public static let rateLimited = ProxyError(
+        "rate_limited", HTTPStatus(code: 429, reason: "Too Many Requests"), "Too many requests; retry later.")
+    public static let upstreamBudgetExhausted = ProxyError(
+        "upstream_budget_exhausted", .serviceUnavailable,
+        "The site's share of ZeroWeight's rate limit is used up; retry later.")
+    public static let rateLimitUnavailable = ProxyError(
+        "rate_limit_unavailable", .serviceUnavailable, "The proxy cannot check its rate limits right now; retry later.")
 
     // MARK: The proxy
     public static let misconfigured = ProxyError(

@@ -11,16 +11,18 @@ public final class ProxyHandler: Sendable {
     let authenticator: Authenticator?
     let transport: any UpstreamTransport
     let logger: RequestLogger
+    let rateLimiter: RateLimiter?
 
     public init(
         route: Route, settings: Result<ProxySettings, ConfigurationError>,
-        transport: any UpstreamTransport, logger: RequestLogger = .standardError
+        transport: any UpstreamTransport, logger: RequestLogger = .standardError, rateLimiter: RateLimiter? = nil
     ) {
         self.route = route
         self.settings = settings
         self.authenticator = (try? settings.get()).map { Authenticator(mode: $0.access.authMode) }
         self.transport = transport
         self.logger = logger
+        self.rateLimiter = rateLimiter
     }
 
     /// Handles one request given as CGI variables.
@@ -38,8 +40,11 @@ public final class ProxyHandler: Sendable {
             clientAddress: request.remoteAddress)
         entry.requestID = requestID.rawValue
         entry.hasAuthorization = request.hasAuthorization
-        let finish: @Sendable (ProxyResponse, RequestLogEntry) -> Void = { [logger] response, entry in
+        var limitHeaders: [HTTPHeader] = []
+        let finish: @Sendable (ProxyResponse, RequestLogEntry, [HTTPHeader]) -> Void = {
+            [logger] response, entry, extra in
             var response = response
+            response.headers.append(contentsOf: extra)
             response.headers.append(HTTPHeader("X-Request-ID", requestID.rawValue))
             var entry = entry
             entry.status = response.status.code
@@ -49,7 +54,7 @@ public final class ProxyHandler: Sendable {
             completion(response)
         }
         let fail: (ProxyError, RequestLogEntry) -> Void = { error, entry in
-            finish(ProxyResponse(error: error, requestID: requestID.rawValue), entry)
+            finish(ProxyResponse(error: error, requestID: requestID.rawValue), entry, [])
         }
 
         guard case .success(let settings) = self.settings, let authenticator else {
@@ -77,6 +82,24 @@ public final class ProxyHandler: Sendable {
         entry.subject = caller.subject
         entry.tenant = caller.tenant
 
+        if let rateLimiter {
+            let verdict = rateLimiter.check(route: route, clientIP: entry.clientAddress, caller: caller)
+            entry.rateLimit = verdict.logValue
+            switch verdict {
+            case .allowed(let headers):
+                limitHeaders = headers
+            case .limited(_, let error):
+                fail(error, entry)
+                return
+            case .storeFailed(let problem, let error):
+                entry.detail = problem.description
+                if let error {
+                    fail(error, entry)
+                    return
+                }
+            }
+        }
+
         var routeRequest: RouteRequest
         do throws(ProxyError) {
             routeRequest = try route.parse(request)
@@ -93,16 +116,39 @@ public final class ProxyHandler: Sendable {
             return
         }
 
+        if let rateLimiter {
+            switch rateLimiter.spendUpstream() {
+            case .allowed:
+                break
+            case .limited(let name, let error):
+                entry.rateLimit = name
+                fail(error, entry)
+                return
+            case .storeFailed(let problem, let error):
+                entry.detail = problem.description
+                if let error {
+                    entry.rateLimit = "store_failed_closed"
+                    fail(error, entry)
+                    return
+                }
+            }
+        }
+
         let upstream = settings.upstream
         let upstreamStarted = ContinuousClock.now
+        let headers = limitHeaders
         let urlRequest = UpstreamRequest(routeRequest).urlRequest(
             base: upstream.apiBase, key: upstream.apiKey, timeout: upstream.timeout)
         transport.send(urlRequest, maximumBytes: upstream.maximumResponseBytes, timeout: upstream.timeout) {
-            [entry] result in
+            [entry, rateLimiter] result in
             var entry = entry
             entry.upstreamMilliseconds = Self.milliseconds(since: upstreamStarted)
-            if case .response(let response) = result { entry.upstreamStatus = response.status }
-            finish(UpstreamResponseMapper.map(result, requestID: requestID.rawValue), entry)
+            if case .response(let response) = result {
+                entry.upstreamStatus = response.status
+                rateLimiter?.upstreamAnswered(
+                    status: response.status, retryAfter: response.retryAfter, remaining: response.rateLimitRemaining)
+            }
+            finish(UpstreamResponseMapper.map(result, requestID: requestID.rawValue), entry, headers)
         }
     }
 

@@ -41,7 +41,9 @@ public enum ProxyMain {
             }
         }
         let timeout = (try? settings.get())?.upstream.timeout ?? ProxyConfiguration.defaultTimeout
-        let handler = ProxyHandler(route: route, settings: settings, transport: URLSessionTransport(), logger: logger)
+        let handler = ProxyHandler(
+            route: route, settings: settings, transport: URLSessionTransport(), logger: logger,
+            rateLimiter: (try? settings.get())?.rateLimits.makeLimiter())
 
         switch mode {
         case .cgi:

@@ -205,6 +205,12 @@ enum Syscalls {
         while Glibc.read(readFD, &byte, 1) < 0 && errno == EINTR {}
     }
 
+    /// Whether `path` is a directory this process may create files in (`access(W_OK | X_OK)`).
+    static func isWritableDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR && access(path, W_OK | X_OK) == 0
+    }
+
     // MARK: Logs
 
     /// Opens `path` for appending (`O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC`, mode 0640).

@@ -17,6 +17,7 @@ public final class URLSessionTransport: NSObject, UpstreamTransport, URLSessionD
         let completion: @Sendable (UpstreamResult) -> Void
         var status = 0
         var retryAfter: String?
+        var rateLimitRemaining: String?
         var body = Data()
 
         init(maximumBytes: Int, completion: @escaping @Sendable (UpstreamResult) -> Void) {
@@ -94,6 +95,7 @@ public final class URLSessionTransport: NSObject, UpstreamTransport, URLSessionD
         }
         exchange.status = http.statusCode
         exchange.retryAfter = http.value(forHTTPHeaderField: "Retry-After")
+        exchange.rateLimitRemaining = http.value(forHTTPHeaderField: "X-RateLimit-Remaining")
         if http.expectedContentLength > 0 { exchange.body.reserveCapacity(Int(http.expectedContentLength)) }
         completionHandler(.allow)
     }

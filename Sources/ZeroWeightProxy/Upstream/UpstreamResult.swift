@@ -13,11 +13,14 @@ public struct UpstreamResponse: Sendable, Hashable {
     public var status: Int
     /// The upstream `Retry-After`, if any (unvalidated).
     public var retryAfter: String?
+    /// The upstream `X-RateLimit-Remaining`, if any (unvalidated).
+    public var rateLimitRemaining: String?
     public var body: Data
 
-    public init(status: Int, retryAfter: String? = nil, body: Data) {
+    public init(status: Int, retryAfter: String? = nil, rateLimitRemaining: String? = nil, body: Data) {
         self.status = status
         self.retryAfter = retryAfter
+        self.rateLimitRemaining = rateLimitRemaining
         self.body = body
     }
 }
