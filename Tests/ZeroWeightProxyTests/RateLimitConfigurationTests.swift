@@ -3,7 +3,7 @@ import Testing
 
 @testable import ZeroWeightProxy
 
-/// The `rate_limit.*` and `bundle_cache_seconds` settings, loaded the way the handlers load them.
+/// The `rate_limit.*` settings, loaded the way the handlers load them.
 @Suite struct RateLimitConfigurationTests {
     private static let base = [
         "ZEROWEIGHT_PROXY_AUTH": "none", "ZEROWEIGHT_PROXY_AVATARS": "*", "ZEROWEIGHT_API_KEY": "zw_test_key",
@@ -49,8 +49,7 @@ import Testing
                 == .success(
                     RateLimitConfiguration(
                         store: .memory, rules: RateLimitConfiguration.defaultRules,
-                        upstream: RateLimitConfiguration.defaultUpstream, onStoreFailure: .closed,
-                        bundleCacheSeconds: 0)))
+                        upstream: RateLimitConfiguration.defaultUpstream, onStoreFailure: .closed)))
         #expect(
             RateLimitConfiguration.defaultRules == [
                 .bundle: [
@@ -286,15 +285,9 @@ import Testing
                 == refused("ZEROWEIGHT_PROXY_RATE_LIMIT_ON_STORE_FAILURE", "must be closed or open"))
     }
 
-    @Test(arguments: [("0", 0.0), ("300", 300), ("86400", 86_400)] as [(String, Double)])
-    func bundleCacheSecondsIsTaken(text: String, seconds: Double) {
-        #expect(load(["ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS": text]).configuration?.bundleCacheSeconds == seconds)
-    }
-
-    @Test(arguments: ["86401", "-1", "1.5", "5m", " 5", "1e3", "ten", "999999999999999999999"])
-    func bundleCacheSecondsOutsideTheRangeIsRefused(text: String) {
+    @Test func thereIsNoBundleCacheSettingYet() {
         #expect(
-            load(["ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS": text]).result
-                == refused("ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS", "must be whole seconds from 0 to 86400"))
+            load(["ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS": "300"]).result
+                == refused("ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS", "is not a zeroweight-proxy setting"))
     }
 }

@@ -31,8 +31,6 @@ public struct RateLimitConfiguration: Sendable, Hashable {
     public var rules: [Route: [Dimension: RateLimitRule]]
     public var upstream: RateLimitRule?
     public var onStoreFailure: FailurePolicy
-    /// Seconds a successful bundle stays cached (0: no cache).
-    public var bundleCacheSeconds: Double
 
     public static let defaultRules: [Route: [Dimension: RateLimitRule]] = [
         .bundle: [
@@ -50,14 +48,12 @@ public struct RateLimitConfiguration: Sendable, Hashable {
 
     public init(
         store: StoreKind = .memory, rules: [Route: [Dimension: RateLimitRule]] = Self.defaultRules,
-        upstream: RateLimitRule? = Self.defaultUpstream, onStoreFailure: FailurePolicy = .closed,
-        bundleCacheSeconds: Double = 0
+        upstream: RateLimitRule? = Self.defaultUpstream, onStoreFailure: FailurePolicy = .closed
     ) {
         self.store = store
         self.rules = rules
         self.upstream = upstream
         self.onStoreFailure = onStoreFailure
-        self.bundleCacheSeconds = bundleCacheSeconds
     }
 
     /// Where the state goes when `rate_limit.store` is not set: SQLite in the state directory
@@ -118,14 +114,6 @@ public struct RateLimitConfiguration: Sendable, Hashable {
         }
         if let value = settings["rate_limit.upstream"] {
             configuration.upstream = try parseRule(value)
-        }
-        if let value = settings["bundle_cache_seconds"] {
-            guard value.text.utf8.allSatisfy({ (48...57).contains($0) }), let seconds = Double(value.text),
-                seconds <= 86_400
-            else {
-                throw ConfigurationError(setting: value.origin, problem: "must be whole seconds from 0 to 86400")
-            }
-            configuration.bundleCacheSeconds = seconds
         }
         return configuration
     }

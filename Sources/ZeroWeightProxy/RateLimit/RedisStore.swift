@@ -297,7 +297,8 @@ extension RedisStore {
             self.sha1 = Self.hexSHA1(Array(source.utf8))
         }
 
-        /// One GCRA decision: `GCRA.decide`'s steps, in the same order, on Redis `TIME`.
+        /// One GCRA decision: `GCRA.decide`'s steps, in the same order, on Redis `TIME` (including
+        /// the slack of a thousandth of an interval that absorbs floating-point error).
         ///
         /// `KEYS[1]` the key; `ARGV` the emission interval and capacity in seconds, the cost, and
         /// (tests only) a fixed now. The new TAT is stored with 17 significant digits (it reads back
@@ -324,13 +325,14 @@ extension RedisStore {
                 if not value then return redis.error_reply('CORRUPT stored TAT is not a number') end
                 tat = math.max(value, now)
             end
+            local slack = interval / 1000
             local newTAT = tat + interval * cost
             local allowAt = newTAT - capacity
-            if now < allowAt then
-                local remaining = math.max(0, math.floor((capacity - (tat - now)) / interval))
+            if allowAt - now > slack then
+                local remaining = math.max(0, math.floor((capacity - (tat - now) + slack) / interval))
                 return {0, remaining, ms(allowAt - now), ms(tat - now)}
             end
-            local remaining = math.max(0, math.floor((capacity - (newTAT - now)) / interval))
+            local remaining = math.max(0, math.floor((capacity - (newTAT - now) + slack) / interval))
             local ttl = math.max(1, math.ceil((newTAT - now + 1) * 1000))
             redis.call('SET', KEYS[1], string.format('%.17g', newTAT), 'PX', string.format('%d', ttl))
             return {1, remaining, 0, ms(newTAT - now)}
