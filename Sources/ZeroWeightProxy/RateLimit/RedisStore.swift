@@ -75,6 +75,8 @@ public final class RedisStore: RateLimitStore, @unchecked Sendable {
     }
 
     public func hold(key: String, rule: RateLimitRule, for seconds: Double) throws(StoreError) {
+        // Lua would read "nan" or "inf" as numbers and store a TAT no later decision can compare.
+        guard seconds.isFinite else { return }
         let arguments = [Self.number(rule.emissionInterval), Self.number(rule.capacity), Self.number(seconds)]
         _ = try run(Script.hold, key: Self.rateKey(key), arguments: arguments)
     }

@@ -161,13 +161,19 @@ public final class SQLiteStore: RateLimitStore, @unchecked Sendable {
         } catch {
             throw failure(error, "open")
         }
-        do throws(SQLiteError) {
-            try candidate.execute(script: Self.schema)
-            return candidate
-        } catch let error where error.isCorrupt {
-            return try recover(from: candidate, "open", until: deadline)
-        } catch {
-            throw failure(error, "open")
+        while true {
+            do throws(SQLiteError) {
+                try candidate.execute(script: Self.schema)
+                return candidate
+            } catch let error where error.isCorrupt {
+                return try recover(from: candidate, "open", until: deadline)
+            } catch let error where error.isBusy && deadline.timeIntervalSinceNow > 0.02 {
+                // Switching a new file to WAL while other processes open it too can be refused with
+                // SQLITE_BUSY at once, without the busy handler: try again until the deadline.
+                Thread.sleep(forTimeInterval: 0.01 + Double.random(in: 0..<0.01))
+            } catch {
+                throw failure(error, "open")
+            }
         }
     }
 
