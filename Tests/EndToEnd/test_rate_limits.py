@@ -205,3 +205,26 @@ def test_a_corrupt_sqlite_file_is_recovered_not_a_crash_loop(standin, upstream, 
     assert mount.request("GET", "/api/avatars/bundle/two").status == 200
     assert mount.request("GET", "/api/avatars/bundle/three").status == 200
     assert len(list(tmp_path.glob("state.db.corrupt-*"))) == 1
+
+
+def test_a_password_protected_redis_is_reached_with_the_password_file(standin, upstream, key, tmp_path):
+    password = "redis-" + key[-12:]
+    port = zwlocal.free_port()
+    server = subprocess.Popen(
+        [zwlocal.tool("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path), "--requirepass", password], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        zwlocal.wait_for(lambda: zwlocal.can_connect(("127.0.0.1", port)), what="redis")
+        secret = tmp_path / "redis-password"
+        secret.write_text(password + "\n")
+        base = {"ZEROWEIGHT_PROXY_RATE_LIMIT_STORE": "redis",
+                "ZEROWEIGHT_PROXY_RATE_LIMIT_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+                "ZEROWEIGHT_PROXY_RATE_LIMIT_BUNDLE_IP": "2/minute"}
+        mount = cgi(standin, key, **base, ZEROWEIGHT_PROXY_RATE_LIMIT_REDIS_PASSWORD_FILE=str(secret))
+        assert [mount.request("GET", "/api/avatars/bundle/auth").status for _ in range(3)] == [200, 200, 429]
+        without = cgi(standin, key, **base)
+        assert_error(without.request("GET", "/api/avatars/bundle/auth"), 503, "rate_limit_unavailable")
+        assert password.encode() not in mount.logs() + without.logs()
+    finally:
+        server.kill()
+        server.wait(10)

@@ -290,4 +290,26 @@ import Testing
             load(["ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS": "300"]).result
                 == refused("ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS", "is not a zeroweight-proxy setting"))
     }
+
+    @Test func theRedisPasswordComesFromAnAbsoluteFilePath() {
+        let settings = [
+            "ZEROWEIGHT_PROXY_RATE_LIMIT_STORE": "redis", "ZEROWEIGHT_PROXY_RATE_LIMIT_REDIS_URL": "redis://r:6379/0",
+        ]
+        #expect(load(settings).configuration?.redisPasswordFile == nil)
+        let withFile = settings.merging(["ZEROWEIGHT_PROXY_RATE_LIMIT_REDIS_PASSWORD_FILE": "/run/secrets/redis"]) {
+            $1
+        }
+        #expect(load(withFile).configuration?.redisPasswordFile == "/run/secrets/redis")
+        let relative = settings.merging(["ZEROWEIGHT_PROXY_RATE_LIMIT_REDIS_PASSWORD_FILE": "redis-password"]) { $1 }
+        #expect(
+            load(relative).result
+                == refused("ZEROWEIGHT_PROXY_RATE_LIMIT_REDIS_PASSWORD_FILE", "must be an absolute path"))
+    }
+
+    @Test func aMissingRedisPasswordFileIsAStoreFailureNotACrash() {
+        #expect(throws: StoreError.self) {
+            _ = try RateLimitConfiguration.readPassword("/nonexistent/zeroweight-redis-password")
+        }
+        #expect(throws: Never.self) { _ = try RateLimitConfiguration.readPassword(nil) }
+    }
 }

@@ -30,6 +30,7 @@ enum SettingRegistry {
         "rate_limit.store": "ZEROWEIGHT_PROXY_RATE_LIMIT_STORE",
         "rate_limit.sqlite_path": "ZEROWEIGHT_PROXY_RATE_LIMIT_SQLITE_PATH",
         "rate_limit.redis_url": "ZEROWEIGHT_PROXY_RATE_LIMIT_REDIS_URL",
+        "rate_limit.redis_password_file": "ZEROWEIGHT_PROXY_RATE_LIMIT_REDIS_PASSWORD_FILE",
         "rate_limit.on_store_failure": "ZEROWEIGHT_PROXY_RATE_LIMIT_ON_STORE_FAILURE",
         "rate_limit.upstream": "ZEROWEIGHT_PROXY_RATE_LIMIT_UPSTREAM",
         "rate_limit.bundle.ip": "ZEROWEIGHT_PROXY_RATE_LIMIT_BUNDLE_IP",

@@ -31,6 +31,8 @@ public struct RateLimitConfiguration: Sendable, Hashable {
     public var rules: [Route: [Dimension: RateLimitRule]]
     public var upstream: RateLimitRule?
     public var onStoreFailure: FailurePolicy
+    /// A file holding the Redis password (`AUTH`), for `redis` stores; read when the store opens.
+    public var redisPasswordFile: String?
 
     public static let defaultRules: [Route: [Dimension: RateLimitRule]] = [
         .bundle: [
@@ -54,6 +56,7 @@ public struct RateLimitConfiguration: Sendable, Hashable {
         self.rules = rules
         self.upstream = upstream
         self.onStoreFailure = onStoreFailure
+        self.redisPasswordFile = nil
     }
 
     /// Where the state goes when `rate_limit.store` is not set: SQLite in the state directory
@@ -99,6 +102,12 @@ public struct RateLimitConfiguration: Sendable, Hashable {
             }
         } else if let path = settings["rate_limit.sqlite_path"], path.text.hasPrefix("/") {
             configuration.store = .sqlite(path: path.text)
+        }
+        if let value = settings["rate_limit.redis_password_file"] {
+            guard value.text.hasPrefix("/") else {
+                throw ConfigurationError(setting: value.origin, problem: "must be an absolute path")
+            }
+            configuration.redisPasswordFile = value.text
         }
         if let value = settings["rate_limit.on_store_failure"] {
             guard let policy = FailurePolicy(rawValue: value.text) else {
