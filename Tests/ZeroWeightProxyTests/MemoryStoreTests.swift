@@ -147,4 +147,19 @@ private final class Collector<Value: Sendable>: @unchecked Sendable {
         try store.cache(key: "b", value: Data("x".utf8), ttl: 0)
         #expect(try store.cachedValue(key: "b") == nil)
     }
+
+    @Test func aClaimIsHeldByOneTokenUntilReleasedOrExpired() throws {
+        let store = MemoryStore { clock.now }
+        #expect(try store.claim(key: "bundle", token: "a", ttl: 5))
+        #expect(try !store.claim(key: "bundle", token: "b", ttl: 5))
+        #expect(try store.claim(key: "other", token: "b", ttl: 5))
+        try store.release(key: "bundle", token: "b")
+        #expect(try !store.claim(key: "bundle", token: "b", ttl: 5))
+        try store.release(key: "bundle", token: "a")
+        #expect(try store.claim(key: "bundle", token: "b", ttl: 5))
+        clock.advance(5)
+        #expect(try store.claim(key: "bundle", token: "c", ttl: 5))
+        try store.release(key: "bundle", token: "b")
+        #expect(try !store.claim(key: "bundle", token: "a", ttl: 5))
+    }
 }

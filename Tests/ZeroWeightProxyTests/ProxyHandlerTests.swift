@@ -55,7 +55,14 @@ private final class Collector<Value: Sendable>: @unchecked Sendable {
     private static let okBody = #"{"token":"eyJ.x.y","url":"wss://lk.example"}"#
     private static let requestID = "req-test-1"
     private static let tokenURL = "https://api.zeroweight.ai/api/v1/livekit/getToken"
+    /// The body's entity tag: base64url of the first 16 bytes of its SHA-256 (computed with Python's hashlib).
+    private static let okTag = HTTPHeader("ETag", #""gBTyXCRkGNvoqFowjmHZ9g""#)
+    /// A bundle's 200: its entity tag, and browsers may keep it but must revalidate.
     private static let okAnswer = ProxyResponse(
+        status: .ok, headers: [okTag, HTTPHeader("X-Request-ID", requestID)], body: Data(okBody.utf8),
+        cacheControl: "private, no-cache")
+    /// A token's 200: never stored anywhere.
+    private static let okTokenAnswer = ProxyResponse(
         status: .ok, headers: [HTTPHeader("X-Request-ID", requestID)], body: Data(okBody.utf8))
 
     private let key = APIKey(secret)!
@@ -400,7 +407,7 @@ private final class Collector<Value: Sendable>: @unchecked Sendable {
         switch expected {
         case .success(let upstreamQuery):
             #expect(outcome.calls.map { $0.request.url?.absoluteString } == [Self.tokenURL + "?" + upstreamQuery])
-            #expect(outcome.responses == [Self.okAnswer])
+            #expect(outcome.responses == [Self.okTokenAnswer])
         case .failure(let error):
             #expect(outcome.calls.isEmpty)
             #expect(outcome.responses == [answer(error)])
@@ -420,7 +427,7 @@ private final class Collector<Value: Sendable>: @unchecked Sendable {
             #expect(outcome.responses == [answer(error)])
         } else {
             #expect(outcome.calls.map { $0.request.url?.absoluteString } == [Self.tokenURL + "?" + query])
-            #expect(outcome.responses == [Self.okAnswer])
+            #expect(outcome.responses == [Self.okTokenAnswer])
         }
     }
 
@@ -447,7 +454,7 @@ private final class Collector<Value: Sendable>: @unchecked Sendable {
         #expect(call.request.value(forHTTPHeaderField: "X-Request-ID") == nil)
         #expect(call.maximumBytes == 65536)
         #expect(call.timeout == 7)
-        #expect(outcome.responses == [Self.okAnswer])
+        #expect(outcome.responses == [Self.okTokenAnswer])
     }
 
     @Test func bundleRequestGoesToTheConfiguredBase() throws {
@@ -615,7 +622,7 @@ private final class Collector<Value: Sendable>: @unchecked Sendable {
                 query: "avatar_id=abc", user: "alice@example.com",
                 extra: ["ZW_TENANT": "acme", "HTTP_AUTHORIZATION": "Basic \(secret)"]),
             settings: .success(remoteUser(tenantVariable: "ZW_TENANT")))
-        #expect(outcome.responses == [Self.okAnswer])
+        #expect(outcome.responses == [Self.okTokenAnswer])
         let line = try #require(outcome.lines.first)
         let logged = try loggedFields(outcome)
         #expect(
@@ -679,12 +686,14 @@ private final class Collector<Value: Sendable>: @unchecked Sendable {
 
     private func limitedHandler(
         rules: [Route: [RateLimitConfiguration.Dimension: RateLimitRule]] = [:], upstream: RateLimitRule? = nil,
+        bundleCacheSeconds: Double = 0,
         answering result: UpstreamResult = .response(UpstreamResponse(status: 200, body: Data(okBody.utf8)))
     ) -> LimitedHandler {
         let transport = FakeTransport(answering: result)
         let lines = Collector<String>()
         let limiter = RateLimiter(
-            configuration: RateLimitConfiguration(store: .memory, rules: rules, upstream: upstream),
+            configuration: RateLimitConfiguration(
+                store: .memory, rules: rules, upstream: upstream, bundleCacheSeconds: bundleCacheSeconds),
             store: MemoryStore { 1_000 })
         let handler = ProxyHandler(
             route: .bundle, settings: .success(settings()), transport: transport,
@@ -703,7 +712,9 @@ private final class Collector<Value: Sendable>: @unchecked Sendable {
         #expect(
             first.responses == [
                 ProxyResponse(
-                    status: .ok, headers: [policy, HTTPHeader("RateLimit", #""ip";r=1;t=30"#), requestID], body: body)
+                    status: .ok, headers: [Self.okTag, policy, HTTPHeader("RateLimit", #""ip";r=1;t=30"#), requestID],
+                    body: body,
+                    cacheControl: "private, no-cache")
             ])
         #expect(try fields(try #require(first.lines.first))["rate_limit"] as? String == "ok")
 
@@ -712,7 +723,9 @@ private final class Collector<Value: Sendable>: @unchecked Sendable {
         #expect(
             second.responses == [
                 ProxyResponse(
-                    status: .ok, headers: [policy, HTTPHeader("RateLimit", #""ip";r=0;t=60"#), requestID], body: body)
+                    status: .ok, headers: [Self.okTag, policy, HTTPHeader("RateLimit", #""ip";r=0;t=60"#), requestID],
+                    body: body,
+                    cacheControl: "private, no-cache")
             ])
 
         let third = limited.send(environment(path: "/abc"))
@@ -853,5 +866,109 @@ private final class Collector<Value: Sendable>: @unchecked Sendable {
         #expect(logged["status"] as? Int == 200)
         #expect(logged["rate_limit"] as? String == "store_failed_open")
         #expect(logged["detail"] as? String == "store_unavailable: connection refused")
+    }
+
+    // MARK: Bundle cache
+
+    @Test func aCachedBundleIsServedWithoutCallingUpstreamAndLoggedAsAHit() throws {
+        let limited = limitedHandler(bundleCacheSeconds: 60)
+        let first = limited.send(environment(path: "/abc"))
+        #expect(first.calls == 1)
+        #expect(first.responses == [Self.okAnswer])
+        let firstLogged = try fields(try #require(first.lines.first))
+        #expect(firstLogged["cache"] as? String == "miss")
+        #expect(firstLogged["upstream_status"] as? Int == 200)
+
+        let second = limited.send(environment(path: "/abc"))
+        #expect(second.calls == 0)
+        #expect(second.responses == [Self.okAnswer])
+        let logged = try fields(try #require(second.lines.first))
+        #expect(logged["cache"] as? String == "hit")
+        #expect(logged["status"] as? Int == 200)
+        #expect(logged["upstream_status"] == nil)
+        #expect(logged["upstream_ms"] == nil)
+
+        let other = limited.send(environment(path: "/other"))
+        #expect(other.calls == 1)
+    }
+
+    @Test func ifNoneMatchWithTheCurrentTagIs304WithoutABody() throws {
+        let limited = limitedHandler(bundleCacheSeconds: 60)
+        _ = limited.send(environment(path: "/abc"))
+        let revalidated = limited.send(
+            environment(path: "/abc", extra: ["HTTP_IF_NONE_MATCH": #"W/"old", "gBTyXCRkGNvoqFowjmHZ9g""#]))
+        #expect(revalidated.calls == 0)
+        #expect(
+            revalidated.responses == [
+                ProxyResponse(
+                    status: .notModified, headers: [Self.okTag, HTTPHeader("X-Request-ID", Self.requestID)],
+                    body: Data(), cacheControl: "private, no-cache")
+            ])
+        #expect(try fields(try #require(revalidated.lines.first))["status"] as? Int == 304)
+
+        let stale = limited.send(environment(path: "/abc", extra: ["HTTP_IF_NONE_MATCH": #""old""#]))
+        #expect(stale.responses == [Self.okAnswer])
+    }
+
+    @Test func withoutACacheTheTagStillAllowsA304AfterTheUpstreamCall() {
+        let outcome = run(.bundle, environment(path: "/abc", extra: ["HTTP_IF_NONE_MATCH": Self.okTag.value]))
+        #expect(outcome.calls.count == 1)
+        #expect(outcome.response?.status == .notModified)
+        #expect(outcome.response?.body == Data())
+    }
+
+    @Test func errorsAreNeverCached() throws {
+        let limited = limitedHandler(
+            bundleCacheSeconds: 60, answering: .response(UpstreamResponse(status: 503, body: Data("down".utf8))))
+        for _ in 0..<3 {
+            let sent = limited.send(environment(path: "/abc"))
+            #expect(sent.calls == 1)
+            #expect(sent.responses == [answer(.upstreamError)])
+            #expect(try fields(try #require(sent.lines.first))["cache"] as? String == "miss")
+        }
+    }
+
+    @Test func aCachedBundleStillNeedsTheTenantsPermission() throws {
+        let transport = FakeTransport(answering: .response(UpstreamResponse(status: 200, body: Data(Self.okBody.utf8))))
+        let limiter = RateLimiter(
+            configuration: RateLimitConfiguration(store: .memory, rules: [:], upstream: nil, bundleCacheSeconds: 60),
+            store: MemoryStore())
+        let only = remoteUser(tenantVariable: "ZW_TENANT", avatars: AvatarPolicy(tenants: ["a": .only(["abc"])]))
+        let handler = ProxyHandler(
+            route: .bundle, settings: .success(only), transport: transport, logger: RequestLogger { _ in },
+            rateLimiter: limiter)
+        let responses = Collector<ProxyResponse>()
+        handler.handle(environment: environment(path: "/abc", user: "u", extra: ["ZW_TENANT": "a"])) {
+            responses.append($0)
+        }
+        handler.handle(environment: environment(path: "/abc", user: "u", extra: ["ZW_TENANT": "b"])) {
+            responses.append($0)
+        }
+        handler.handle(environment: environment(path: "/abc")) { responses.append($0) }
+        #expect(responses.all == [Self.okAnswer, answer(.avatarNotAllowed), answer(.notAuthenticatedByServer)])
+        #expect(transport.calls.count == 1)
+    }
+
+    @Test func aCacheHitSpendsNoUpstreamBudget() {
+        let limited = limitedHandler(upstream: RateLimitRule(limit: 1, period: 60), bundleCacheSeconds: 60)
+        for _ in 0..<5 {
+            #expect(limited.send(environment(path: "/abc")).responses == [Self.okAnswer])
+        }
+        #expect(limited.transport.calls.count == 1)
+    }
+
+    @Test func tokensAreNeverCached() {
+        let transport = FakeTransport(answering: .response(UpstreamResponse(status: 200, body: Data(Self.okBody.utf8))))
+        let limiter = RateLimiter(
+            configuration: RateLimitConfiguration(store: .memory, rules: [:], upstream: nil, bundleCacheSeconds: 60),
+            store: MemoryStore())
+        let handler = ProxyHandler(
+            route: .token, settings: .success(settings()), transport: transport, logger: RequestLogger { _ in },
+            rateLimiter: limiter)
+        #expect(handler.bundleCache == nil)
+        let responses = Collector<ProxyResponse>()
+        for _ in 0..<3 { handler.handle(environment: environment(query: "avatar_id=abc")) { responses.append($0) } }
+        #expect(responses.all == Array(repeating: Self.okTokenAnswer, count: 3))
+        #expect(transport.calls.count == 3)
     }
 }

@@ -285,10 +285,19 @@ import Testing
                 == refused("ZEROWEIGHT_PROXY_RATE_LIMIT_ON_STORE_FAILURE", "must be closed or open"))
     }
 
-    @Test func thereIsNoBundleCacheSettingYet() {
+    @Test func bundlesAreCachedForAMinuteUnlessSetOtherwise() {
+        #expect(RateLimitConfiguration.defaultBundleCacheSeconds == 60)
+        #expect(load([:]).configuration?.bundleCacheSeconds == 60)
+        #expect(load(["ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS": "300"]).configuration?.bundleCacheSeconds == 300)
+        #expect(load(["ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS": "0"]).configuration?.bundleCacheSeconds == 0)
+        #expect(load([:], file: "bundle_cache_seconds = 86400\n").configuration?.bundleCacheSeconds == 86_400)
+    }
+
+    @Test(arguments: ["-1", "1.5", "86401", "1e3", " 60", "sixty", "000000000060"])
+    func bundleCacheSecondsMustBeWholeSecondsUpToADay(value: String) {
         #expect(
-            load(["ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS": "300"]).result
-                == refused("ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS", "is not a zeroweight-proxy setting"))
+            load(["ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS": value]).result
+                == refused("ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS", "must be whole seconds from 0 to 86400"))
     }
 
     @Test func theRedisPasswordComesFromAnAbsoluteFilePath() {

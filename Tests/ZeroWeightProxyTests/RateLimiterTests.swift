@@ -41,6 +41,10 @@ private final class RecordingStore: RateLimitStore, @unchecked Sendable {
     func cache(key: String, value: Data, ttl: Double) throws(StoreError) {
         try inner.cache(key: key, value: value, ttl: ttl)
     }
+    func claim(key: String, token: String, ttl: Double) throws(StoreError) -> Bool {
+        try inner.claim(key: key, token: token, ttl: ttl)
+    }
+    func release(key: String, token: String) throws(StoreError) { try inner.release(key: key, token: token) }
 }
 
 /// A store that is down.
@@ -61,6 +65,8 @@ private final class FailingStore: RateLimitStore, @unchecked Sendable {
     func hold(key: String, rule: RateLimitRule, for seconds: Double) throws(StoreError) { try fail() }
     func cachedValue(key: String) throws(StoreError) -> Data? { try fail() }
     func cache(key: String, value: Data, ttl: Double) throws(StoreError) { try fail() }
+    func claim(key: String, token: String, ttl: Double) throws(StoreError) -> Bool { try fail() }
+    func release(key: String, token: String) throws(StoreError) { try fail() }
 }
 
 @Suite struct RateLimiterTests {

@@ -439,4 +439,22 @@ struct RedisGCRACase: Sendable, CustomTestStringConvertible {
             #expect(failure.map { !$0.detail.contains("correct") } == true)
         }
     }
+
+    @Test func aClaimIsHeldByOneTokenUntilReleasedOrExpired() throws {
+        let server = try RedisTestServer()
+        let store = try RedisStore(url: server.url)
+        let other = try RedisStore(url: server.url)
+        #expect(try store.claim(key: "bundle", token: "a", ttl: 0.3))
+        #expect(try !other.claim(key: "bundle", token: "b", ttl: 5))
+        let pttl = try server.pttl("zeroweight-proxy:claim:bundle")
+        #expect(pttl > 0 && pttl <= 300)
+        try other.release(key: "bundle", token: "b")
+        #expect(try !other.claim(key: "bundle", token: "b", ttl: 5))
+        try store.release(key: "bundle", token: "a")
+        #expect(try other.claim(key: "bundle", token: "b", ttl: 0.3))
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try store.claim(key: "bundle", token: "c", ttl: 5))
+        try other.release(key: "bundle", token: "b")
+        #expect(try !other.claim(key: "bundle", token: "a", ttl: 5))
+    }
 }

@@ -36,6 +36,15 @@ private final class Tally: @unchecked Sendable {
     var counts: (allowed: Int, errors: [String]) { lock.withLock { (allowed, errors) } }
 }
 
+/// What each of several racing claims got.
+private final class ClaimOutcomes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var outcomes: [Result<Bool, StoreError>] = []
+
+    func record(_ outcome: Result<Bool, StoreError>) { lock.withLock { outcomes.append(outcome) } }
+    var all: [Result<Bool, StoreError>] { lock.withLock { outcomes } }
+}
+
 /// A fresh folder under the temporary directory, removed after `body`.
 private func withTemporaryFolder(_ body: (String) throws -> Void) throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sqlite-store-\(UUID().uuidString)")
@@ -377,6 +386,41 @@ private func files(in folder: String) -> [String] {
             #expect(try second.decide(key: "client", rule: fiveAMinute, cost: 1).remaining == 4)
             #expect(try first.decide(key: "client", rule: fiveAMinute, cost: 1).remaining == 3)
             #expect(try second.decide(key: "client", rule: fiveAMinute, cost: 1).remaining == 2)
+        }
+    }
+
+    @Test func aClaimIsHeldByOneTokenUntilReleasedOrExpired() throws {
+        try withTemporaryFolder { folder in
+            let clock = ManualClock()
+            let store = try SQLiteStore(path: folder + "/limits.db", busyTimeout: 2, clock: { clock.now })
+            #expect(try store.claim(key: "bundle", token: "a", ttl: 5))
+            #expect(try !store.claim(key: "bundle", token: "b", ttl: 5))
+            #expect(try store.claim(key: "other", token: "b", ttl: 5))
+            try store.release(key: "bundle", token: "b")
+            #expect(try !store.claim(key: "bundle", token: "b", ttl: 5))
+            try store.release(key: "bundle", token: "a")
+            #expect(try store.claim(key: "bundle", token: "b", ttl: 5))
+            clock.advance(5)
+            #expect(try store.claim(key: "bundle", token: "c", ttl: 5))
+            try store.release(key: "bundle", token: "b")
+            #expect(try !store.claim(key: "bundle", token: "a", ttl: 5))
+        }
+    }
+
+    @Test func connectionsRacingForOneClaimGiveItToExactlyOne() throws {
+        try withTemporaryFolder { folder in
+            let path = folder + "/limits.db"
+            _ = try SQLiteStore(path: path)
+            let outcomes = ClaimOutcomes()
+            onThreads(12) { index in
+                outcomes.record(
+                    Result { () throws(StoreError) in
+                        try SQLiteStore(path: path).claim(key: "cold", token: "t\(index)", ttl: 30)
+                    })
+            }
+            #expect(outcomes.all.count == 12)
+            #expect(outcomes.all.filter { $0 == .success(true) }.count == 1)
+            #expect(outcomes.all.filter { $0 == .success(false) }.count == 11)
         }
     }
 }

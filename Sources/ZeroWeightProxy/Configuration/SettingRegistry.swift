@@ -39,6 +39,7 @@ enum SettingRegistry {
         "rate_limit.token.ip": "ZEROWEIGHT_PROXY_RATE_LIMIT_TOKEN_IP",
         "rate_limit.token.subject": "ZEROWEIGHT_PROXY_RATE_LIMIT_TOKEN_SUBJECT",
         "rate_limit.token.tenant": "ZEROWEIGHT_PROXY_RATE_LIMIT_TOKEN_TENANT",
+        "bundle_cache_seconds": "ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS",
     ]
 
     /// File-only names with a part of the operator's choosing.

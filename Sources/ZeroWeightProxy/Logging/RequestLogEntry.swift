@@ -23,6 +23,8 @@ public struct RequestLogEntry: Sendable, Hashable {
     public var tenant: String?
     /// The rate-limit outcome: ok, the limit that refused (ip, subject, tenant, upstream), or a store failure.
     public var rateLimit: String?
+    /// Where a bundle came from: hit, miss, shared or waited (`BundleLookup.Source`); nil without a cache.
+    public var cache: String?
     public var detail: String?
 
     public init(
@@ -62,6 +64,7 @@ public struct RequestLogEntry: Sendable, Hashable {
         if let subject { line += #","subject":"# + JSONText.quoted(String(subject.prefix(256))) }
         if let tenant { line += #","tenant":"# + JSONText.quoted(String(tenant.prefix(256))) }
         if let rateLimit { line += #","rate_limit":"# + JSONText.quoted(rateLimit) }
+        if let cache { line += #","cache":"# + JSONText.quoted(cache) }
         if let detail { line += #","detail":"# + JSONText.quoted(detail) }
         return line + "}\n"
     }

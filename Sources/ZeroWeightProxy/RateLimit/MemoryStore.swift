@@ -5,6 +5,7 @@ public final class MemoryStore: RateLimitStore, @unchecked Sendable {
     private let lock = NSLock()
     private var tats: [String: Double] = [:]
     private var values: [String: (value: Data, expires: Double)] = [:]
+    private var claims: [String: (token: String, expires: Double)] = [:]
     private let clock: @Sendable () -> Double
 
     /// - Parameter clock: seconds on a monotonic-enough clock (tests inject one).
@@ -45,6 +46,21 @@ public final class MemoryStore: RateLimitStore, @unchecked Sendable {
         lock.withLock {
             values[key] = (value, now + ttl)
             if values.count > 10_000 { values = values.filter { $0.value.expires > now } }
+        }
+    }
+
+    public func claim(key: String, token: String, ttl: Double) throws(StoreError) -> Bool {
+        let now = clock()
+        return lock.withLock {
+            if let held = claims[key], held.expires > now { return false }
+            claims[key] = (token, now + ttl)
+            return true
+        }
+    }
+
+    public func release(key: String, token: String) throws(StoreError) {
+        lock.withLock {
+            if claims[key]?.token == token { claims[key] = nil }
         }
     }
 }

@@ -33,6 +33,8 @@ public struct RateLimitConfiguration: Sendable, Hashable {
     public var onStoreFailure: FailurePolicy
     /// A file holding the Redis password (`AUTH`), for `redis` stores; read when the store opens.
     public var redisPasswordFile: String?
+    /// Seconds a successful bundle stays cached in the store (0: no cache; no store: no cache).
+    public var bundleCacheSeconds: Double
 
     public static let defaultRules: [Route: [Dimension: RateLimitRule]] = [
         .bundle: [
@@ -50,14 +52,20 @@ public struct RateLimitConfiguration: Sendable, Hashable {
 
     public init(
         store: StoreKind = .memory, rules: [Route: [Dimension: RateLimitRule]] = Self.defaultRules,
-        upstream: RateLimitRule? = Self.defaultUpstream, onStoreFailure: FailurePolicy = .closed
+        upstream: RateLimitRule? = Self.defaultUpstream, onStoreFailure: FailurePolicy = .closed,
+        bundleCacheSeconds: Double = Self.defaultBundleCacheSeconds
     ) {
         self.store = store
         self.rules = rules
         self.upstream = upstream
         self.onStoreFailure = onStoreFailure
         self.redisPasswordFile = nil
+        self.bundleCacheSeconds = bundleCacheSeconds
     }
+
+    /// A minute: an edited avatar shows within a minute, and a busy avatar costs the upstream budget
+    /// one call a minute per store instead of one per visitor.
+    public static let defaultBundleCacheSeconds: Double = 60
 
     /// Where the state goes when `rate_limit.store` is not set: SQLite in the state directory
     /// (systemd's `STATE_DIRECTORY`, else /var/lib/zeroweight-proxy) when it is writable, else memory.
@@ -123,6 +131,14 @@ public struct RateLimitConfiguration: Sendable, Hashable {
         }
         if let value = settings["rate_limit.upstream"] {
             configuration.upstream = try parseRule(value)
+        }
+        if let value = settings["bundle_cache_seconds"] {
+            guard value.text.utf8.allSatisfy({ (48...57).contains($0) }), value.text.utf8.count <= 5,
+                let seconds = Double(value.text), seconds <= 86_400
+            else {
+                throw ConfigurationError(setting: value.origin, problem: "must be whole seconds from 0 to 86400")
+            }
+            configuration.bundleCacheSeconds = seconds
         }
         return configuration
     }

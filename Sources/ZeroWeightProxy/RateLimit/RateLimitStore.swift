@@ -19,4 +19,14 @@ public protocol RateLimitStore: Sendable {
 
     /// Caches `value` under `key` for `ttl` seconds.
     func cache(key: String, value: Data, ttl: Double) throws(StoreError)
+
+    /// Takes the claim on `key` for `ttl` seconds, unless another holder's claim is still live
+    /// (set if absent): how processes agree that only one of them fetches a bundle nobody has cached.
+    ///
+    /// - Parameter token: names this holder; only it can release the claim.
+    /// - Returns: whether the caller now holds the claim.
+    func claim(key: String, token: String, ttl: Double) throws(StoreError) -> Bool
+
+    /// Gives up the claim on `key` if `token` still holds it (an expired claim may belong to another).
+    func release(key: String, token: String) throws(StoreError)
 }

@@ -104,6 +104,22 @@ public final class RedisStore: RateLimitStore, @unchecked Sendable {
         }
     }
 
+    public func claim(key: String, token: String, ttl: Double) throws(StoreError) -> Bool {
+        let arguments = ["SET", Self.claimKey(key), token, "NX", "PX", String(Self.milliseconds(ttl))]
+        let reply = try withConnection { connection, deadline throws(StoreError) in
+            try Self.command(connection, deadline, arguments)
+        }
+        switch reply {
+        case .status: return true
+        case .null: return false
+        default: throw .corrupt("redis: unexpected reply to SET NX")
+        }
+    }
+
+    public func release(key: String, token: String) throws(StoreError) {
+        _ = try run(Script.release, key: Self.claimKey(key), arguments: [token])
+    }
+
     // MARK: Scripts
 
     /// Runs `script` by `EVALSHA`, sending its source with `EVAL` only if the server does not know it.
@@ -224,6 +240,7 @@ public final class RedisStore: RateLimitStore, @unchecked Sendable {
 
     static func rateKey(_ key: String) -> String { keyPrefix + "rate:" + key }
     static func cacheKey(_ key: String) -> String { keyPrefix + "cache:" + key }
+    static func claimKey(_ key: String) -> String { keyPrefix + "claim:" + key }
 
     /// `value` as Lua's `tonumber` reads it back exactly (Swift prints the shortest round-trip form).
     private static func number(_ value: Double) -> String { "\(value)" }
@@ -359,6 +376,15 @@ extension RedisStore {
             local ttl = math.max(1, math.ceil((tat - now + 1) * 1000))
             redis.call('SET', KEYS[1], string.format('%.17g', tat), 'PX', string.format('%d', ttl))
             return 1
+            """
+        )
+
+        /// Deletes a claim only while it is still the caller's (`KEYS[1]` the claim, `ARGV[1]` the token).
+        static let release = Script(
+            """
+            -- zeroweight-proxy: release a claim
+            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+            return 0
             """
         )
 

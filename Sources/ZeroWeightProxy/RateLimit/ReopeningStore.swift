@@ -56,4 +56,12 @@ public final class ReopeningStore: RateLimitStore, @unchecked Sendable {
     public func cache(key: String, value: Data, ttl: Double) throws(StoreError) {
         try current().cache(key: key, value: value, ttl: ttl)
     }
+
+    public func claim(key: String, token: String, ttl: Double) throws(StoreError) -> Bool {
+        try current().claim(key: key, token: token, ttl: ttl)
+    }
+
+    public func release(key: String, token: String) throws(StoreError) {
+        try current().release(key: key, token: token)
+    }
 }

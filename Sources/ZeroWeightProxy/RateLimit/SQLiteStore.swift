@@ -27,6 +27,7 @@ public final class SQLiteStore: RateLimitStore, @unchecked Sendable {
         PRAGMA synchronous=NORMAL;
         CREATE TABLE IF NOT EXISTS gcra(key TEXT PRIMARY KEY, tat REAL NOT NULL);
         CREATE TABLE IF NOT EXISTS cache(key TEXT PRIMARY KEY, value BLOB NOT NULL, expires REAL NOT NULL);
+        CREATE TABLE IF NOT EXISTS claims(key TEXT PRIMARY KEY, token TEXT NOT NULL, expires REAL NOT NULL);
         """
 
     /// Opens the database at `path`, creating it (mode 0600) and its tables if they are missing.
@@ -75,6 +76,7 @@ public final class SQLiteStore: RateLimitStore, @unchecked Sendable {
                     // A TAT in the past means a full allowance, the same as no row.
                     try connection.run("DELETE FROM gcra WHERE tat < ?1", [.real(now)])
                     try connection.run("DELETE FROM cache WHERE expires < ?1", [.real(now)])
+                    try connection.run("DELETE FROM claims WHERE expires < ?1", [.real(now)])
                 }
                 return decision
             }
@@ -110,6 +112,28 @@ public final class SQLiteStore: RateLimitStore, @unchecked Sendable {
                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires
                 """,
                 [.text(key), .blob(value), .real(now + ttl)])
+        }
+    }
+
+    public func claim(key: String, token: String, ttl: Double) throws(StoreError) -> Bool {
+        let now = clock()
+        return try perform("claim") { connection throws(SQLiteError) in
+            // One statement, so atomic: a row comes back only if this insert or takeover happened.
+            let rows = try connection.run(
+                """
+                INSERT INTO claims(key, token, expires) VALUES(?1, ?2, ?3)
+                ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires = excluded.expires
+                WHERE claims.expires <= ?4
+                RETURNING token
+                """,
+                [.text(key), .text(token), .real(now + ttl), .real(now)])
+            return !rows.isEmpty
+        }
+    }
+
+    public func release(key: String, token: String) throws(StoreError) {
+        try perform("release") { connection throws(SQLiteError) in
+            try connection.run("DELETE FROM claims WHERE key = ?1 AND token = ?2", [.text(key), .text(token)])
         }
     }
 

@@ -11,12 +11,18 @@ public struct ProxyResponse: Sendable, Hashable {
     public var body: Data
     /// The error code when this answer is an error, for the log.
     public var errorCode: String?
+    /// `Cache-Control`: `no-store` for everything but bundles, which browsers may keep and revalidate.
+    public var cacheControl: String
 
-    public init(status: HTTPStatus, headers: [HTTPHeader] = [], body: Data, errorCode: String? = nil) {
+    public init(
+        status: HTTPStatus, headers: [HTTPHeader] = [], body: Data, errorCode: String? = nil,
+        cacheControl: String = "no-store"
+    ) {
         self.status = status
         self.headers = headers
         self.body = body
         self.errorCode = errorCode
+        self.cacheControl = cacheControl
     }
 
     /// The JSON error answer for `error`: `{"error": {"code": …, "message": …}}`.
@@ -36,12 +42,15 @@ public struct ProxyResponse: Sendable, Hashable {
     /// The CGI header block: `Status:`, the fixed headers, the extra ones, then the blank line.
     ///
     /// nginx ignores an `HTTP/1.1 …` line from a CGI or FastCGI program; only `Status:` sets the status.
+    /// A 304 has no body and describes the stored one, so it carries no `Content-Type` or `Content-Length`.
     public func cgiHead() -> String {
         var head = "Status: \(status.code) \(status.reason)\r\n"
-        head += "Content-Type: application/json\r\n"
-        head += "Content-Length: \(body.count)\r\n"
+        if status != .notModified {
+            head += "Content-Type: application/json\r\n"
+            head += "Content-Length: \(body.count)\r\n"
+        }
         head += "X-Content-Type-Options: nosniff\r\n"
-        head += "Cache-Control: no-store\r\n"
+        head += "Cache-Control: \(cacheControl)\r\n"
         for header in headers {
             head += "\(header.name): \(header.value)\r\n"
         }

@@ -12,6 +12,8 @@ public final class ProxyHandler: Sendable {
     let transport: any UpstreamTransport
     let logger: RequestLogger
     let rateLimiter: RateLimiter?
+    /// Bundles kept in the rate-limit store; nil for tokens, without a store, or with a TTL of 0.
+    let bundleCache: BundleCache?
 
     public init(
         route: Route, settings: Result<ProxySettings, ConfigurationError>,
@@ -23,6 +25,16 @@ public final class ProxyHandler: Sendable {
         self.transport = transport
         self.logger = logger
         self.rateLimiter = rateLimiter
+        if route == .bundle, let rateLimiter, case .success(let settings) = settings,
+            rateLimiter.configuration.bundleCacheSeconds > 0
+        {
+            bundleCache = BundleCache(
+                store: rateLimiter.store, ttl: rateLimiter.configuration.bundleCacheSeconds,
+                wait: settings.upstream.timeout,
+                scope: BundleCache.scope(apiBase: settings.upstream.apiBase, apiKey: settings.upstream.apiKey))
+        } else {
+            bundleCache = nil
+        }
     }
 
     /// Handles one request given as CGI variables.
@@ -116,28 +128,80 @@ public final class ProxyHandler: Sendable {
             return
         }
 
+        let headers = limitHeaders
+        if case .bundle(let avatarID) = routeRequest {
+            answerBundle(
+                avatarID, request: routeRequest, settings: settings, entry: entry,
+                ifNoneMatch: environment["HTTP_IF_NONE_MATCH"]
+            ) { response, entry in finish(response, entry, headers) }
+            return
+        }
+        forward(routeRequest, settings: settings, entry: entry) { result, entry in
+            switch result {
+            case .success(let body): finish(ProxyResponse(status: .ok, body: body), entry, headers)
+            case .failure(let error):
+                finish(ProxyResponse(error: error, requestID: requestID.rawValue), entry, headers)
+            }
+        }
+    }
+
+    /// A bundle: from the cache when there is one, else from the upstream; 304 when the caller's
+    /// `If-None-Match` names it. Errors are never cached.
+    private func answerBundle(
+        _ avatarID: AvatarID, request: RouteRequest, settings: ProxySettings, entry: RequestLogEntry,
+        ifNoneMatch: String?, finish: @escaping @Sendable (ProxyResponse, RequestLogEntry) -> Void
+    ) {
+        let requestID = entry.requestID
+        let answer: @Sendable (Result<CachedBundle, ProxyError>, RequestLogEntry) -> Void = { result, entry in
+            switch result {
+            case .success(let bundle): finish(bundle.response(ifNoneMatch: ifNoneMatch), entry)
+            case .failure(let error): finish(ProxyResponse(error: error, requestID: requestID), entry)
+            }
+        }
+        guard let bundleCache else {
+            forward(request, settings: settings, entry: entry) { result, entry in
+                answer(result.map(CachedBundle.init(body:)), entry)
+            }
+            return
+        }
+        let fetch: BundleCache.Fetch = { [self] done in
+            forward(request, settings: settings, entry: entry, done: done)
+        }
+        bundleCache.load(avatarID, fetch: fetch) { lookup in
+            var entry = lookup.upstreamEntry ?? entry
+            entry.cache = lookup.source.rawValue
+            if let problem = lookup.storeProblem { entry.detail = problem }
+            answer(lookup.result, entry)
+        }
+    }
+
+    /// Spends the upstream budget and calls the upstream; `done` gets the body to pass through or the
+    /// error to answer with, and the log entry with what happened upstream.
+    private func forward(
+        _ request: RouteRequest, settings: ProxySettings, entry: RequestLogEntry,
+        done: @escaping @Sendable (Result<Data, ProxyError>, RequestLogEntry) -> Void
+    ) {
+        var entry = entry
         if let rateLimiter {
             switch rateLimiter.spendUpstream() {
             case .allowed:
                 break
             case .limited(let name, let error):
                 entry.rateLimit = name
-                fail(error, entry)
+                done(.failure(error), entry)
                 return
             case .storeFailed(let problem, let error):
                 entry.detail = problem.description
                 if let error {
                     entry.rateLimit = "store_failed_closed"
-                    fail(error, entry)
+                    done(.failure(error), entry)
                     return
                 }
             }
         }
-
         let upstream = settings.upstream
         let upstreamStarted = ContinuousClock.now
-        let headers = limitHeaders
-        let urlRequest = UpstreamRequest(routeRequest).urlRequest(
+        let urlRequest = UpstreamRequest(request).urlRequest(
             base: upstream.apiBase, key: upstream.apiKey, timeout: upstream.timeout)
         transport.send(urlRequest, maximumBytes: upstream.maximumResponseBytes, timeout: upstream.timeout) {
             [entry, rateLimiter] result in
@@ -148,7 +212,7 @@ public final class ProxyHandler: Sendable {
                 rateLimiter?.upstreamAnswered(
                     status: response.status, retryAfter: response.retryAfter, remaining: response.rateLimitRemaining)
             }
-            finish(UpstreamResponseMapper.map(result, requestID: requestID.rawValue), entry, headers)
+            done(UpstreamResponseMapper.error(for: result, validator: JSONValidator()), entry)
         }
     }
 

@@ -1,6 +1,6 @@
 import CCrypto
 
-/// Every libcrypto (OpenSSL) call the proxy makes: HMAC-SHA256, constant-time comparison, and
+/// Every libcrypto (OpenSSL) call the proxy makes: SHA-256, HMAC-SHA256, constant-time comparison, and
 /// signature verification for RS256, ES256 and EdDSA.
 ///
 /// Callers above this file never touch C. Public keys are built once from JWK parameters and
@@ -58,6 +58,24 @@ enum LibCrypto {
             return nil
         }
         return Array(mac.prefix(32))
+    }
+
+    // MARK: Digest
+
+    /// SHA-256 of `bytes` (one-shot `EVP_Digest`).
+    ///
+    /// - Returns: The 32-byte digest, or nil if OpenSSL fails (out of memory).
+    static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let result = digest.withUnsafeMutableBufferPointer { digest in
+            EVP_Digest(bytes.baseAddress, bytes.count, digest.baseAddress, &length, EVP_sha256(), nil)
+        }
+        guard result == 1, length == 32 else {
+            ERR_clear_error()
+            return nil
+        }
+        return Array(digest.prefix(32))
     }
 
     /// Whether `a` and `b` are equal, in time that depends only on their length (`CRYPTO_memcmp`).
