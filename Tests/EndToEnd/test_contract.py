@@ -1,6 +1,8 @@
 """The HTTP contract of both routes, run identically as plain CGI, behind nginx + fcgiwrap and behind
 nginx + spawn-fcgi, against the recording stand-in of the ZeroWeight API."""
 
+import base64
+import hashlib
 import time
 
 import pytest
@@ -13,6 +15,15 @@ FIXED_HEADERS = {"content-type": "application/json", "x-content-type-options": "
 def assert_fixed_headers(answer):
     for name, value in FIXED_HEADERS.items():
         assert answer.headers.get(name) == value, (name, answer)
+
+
+def assert_bundle_headers(answer, body):
+    """A bundle may be kept by the browser (never a shared cache) and is revalidated by its tag."""
+    assert answer.headers.get("content-type") == "application/json", answer
+    assert answer.headers.get("x-content-type-options") == "nosniff", answer
+    assert answer.headers.get("cache-control") == "private, no-cache", answer
+    digest = hashlib.sha256(body).digest()[:16]
+    assert answer.headers.get("etag") == '"' + base64.urlsafe_b64encode(digest).rstrip(b"=").decode() + '"', answer
 
 
 def assert_error(answer, status, code):
@@ -28,7 +39,7 @@ def test_bundle_passes_the_upstream_object_through_and_sends_the_key(mount, upst
     answer = mount.request("GET", "/api/avatars/bundle/av_42-x")
     assert answer.status == 200
     assert answer.body == b'{"payload": "encrypted-bundle-for-av_42-x"}'
-    assert_fixed_headers(answer)
+    assert_bundle_headers(answer, answer.body)
     [seen] = upstream.requests()
     assert seen["method"] == "GET"
     assert seen["path"] == "/api/v1/avatars/bundle/av_42-x"
@@ -68,9 +79,31 @@ def test_head_sends_headers_only(mount, upstream):
     answer = mount.request("HEAD", "/api/avatars/bundle/abc")
     assert answer.status == 200
     assert answer.body == b""
-    assert_fixed_headers(answer)
+    assert_bundle_headers(answer, b'{"payload": "encrypted-bundle-for-abc"}')
     # The handler sends the length the GET body would have; Apache drops it for HEAD, nginx keeps it.
     assert answer.headers.get("content-length", "39") == str(len(b'{"payload": "encrypted-bundle-for-abc"}'))
+
+
+def test_a_browser_holding_the_bundle_gets_304_without_a_body(mount, upstream):
+    first = mount.request("GET", "/api/avatars/bundle/abc")
+    tag = first.headers["etag"]
+    answer = mount.request("GET", "/api/avatars/bundle/abc", headers={"If-None-Match": f'W/"old", {tag}'})
+    assert answer.status == 304, answer
+    assert answer.body == b""
+    assert answer.headers.get("etag") == tag
+    assert answer.headers.get("cache-control") == "private, no-cache"
+    assert "content-type" not in answer.headers
+    stale = mount.request("GET", "/api/avatars/bundle/abc", headers={"If-None-Match": '"old"'})
+    assert stale.status == 200 and stale.body == first.body
+    # The contract mounts run without a store, so without a cache: each revalidation still asks upstream.
+    assert len(upstream.requests()) == 3
+
+
+def test_tokens_are_never_stored(mount, upstream):
+    answer = mount.request("GET", "/api/livekit/token?avatar_id=av1")
+    assert answer.status == 200
+    assert_fixed_headers(answer)
+    assert "etag" not in answer.headers
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])

@@ -69,7 +69,9 @@ def burst(count, call):
 
 @pytest.mark.parametrize("store", ["sqlite", "redis"])
 def test_parallel_cgi_processes_let_exactly_the_limit_through(standin, upstream, key, tmp_path, redis, store):
-    settings = {"ZEROWEIGHT_PROXY_RATE_LIMIT_STORE": store, "ZEROWEIGHT_PROXY_RATE_LIMIT_BUNDLE_IP": "10/minute"}
+    # No bundle cache, so that each request let through is also one upstream call to count.
+    settings = {"ZEROWEIGHT_PROXY_RATE_LIMIT_STORE": store, "ZEROWEIGHT_PROXY_RATE_LIMIT_BUNDLE_IP": "10/minute",
+                "ZEROWEIGHT_PROXY_BUNDLE_CACHE_SECONDS": "0"}
     if store == "sqlite":
         settings["ZEROWEIGHT_PROXY_RATE_LIMIT_SQLITE_PATH"] = str(tmp_path / "state.db")
     else:
