@@ -86,10 +86,10 @@ def test_two_hosts_sharing_redis_make_one_upstream_call(standin, upstream, key, 
     second = fastcgi_site(tmp_path_factory, standin, key, "cache-host-b", access)
     try:
         hosts = [first[1], second[1]]
-        answers = burst(20, lambda i: hosts[i % 2].request("GET", "/api/avatars/bundle/slow-404"))
+        answers = burst(20, lambda i: hosts[i % 2].request("GET", "/api/avatars/bundle/slow-1000"))
         assert [a.status for a in answers] == [200] * 20
         assert len({a.body for a in answers}) == 1
-        assert upstream_paths(upstream) == ["/api/v1/avatars/bundle/slow-404"]
+        assert upstream_paths(upstream) == ["/api/v1/avatars/bundle/slow-1000"]
         waiting_host = first[1] if b'"cache":"miss"' in second[1].logs() else second[1]
         assert b'"cache":"waited"' in waiting_host.logs()
     finally:
