@@ -16,7 +16,7 @@ CONFDIR := $(SYSCONFDIR)/zeroweight-proxy
 SHAREDIR := $(PREFIX)/share/zeroweight-proxy
 RENDER := sed -e 's|/usr/local|$(PREFIX)|g' -e 's|/etc/zeroweight-proxy|$(CONFDIR)|g'
 
-.PHONY: all deps build run test unit-test e2e-test lint format clean install install-files
+.PHONY: all deps build run test unit-test e2e-test lint format clean install install-files fuzz fuzz-short bench sanitize
 
 all: build
 
@@ -30,10 +30,10 @@ run: build
 	$(PYTHON) deploy/local/run.py
 
 lint:
-	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests Fuzz
 
 format:
-	$(SWIFT) format format --in-place --recursive Package.swift Sources Tests
+	$(SWIFT) format format --in-place --recursive Package.swift Sources Tests Fuzz
 
 unit-test: deps
 	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors
@@ -42,7 +42,33 @@ unit-test: deps
 e2e-test: build
 	BIN_DIR=$(CURDIR)/$(BIN_DIR) $(PYTHON) -m pytest -q -p no:cacheprovider Tests/EndToEnd
 
-test: lint unit-test e2e-test
+test: lint unit-test sanitize fuzz-short e2e-test
+
+# ThreadSanitizer and AddressSanitizer (with LeakSanitizer) over the unit tests, each in its own
+# build folder; a report fails the make. Tests/Sanitizers/lsan.supp lists the toolchain's own leaks.
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build/asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp \
+		$(SWIFT) test --skip-build --sanitize=address --scratch-path .build/asan
+
+# libFuzzer (with AddressSanitizer) on every parser of untrusted input; see Fuzz/run and README, Fuzzing.
+# Each target runs FUZZ_SECONDS (fuzz) or FUZZ_SHORT_SECONDS (fuzz-short: about 2-3 minutes in all,
+# build included), FUZZ_JOBS at a time; a crash or broken invariant fails the make.
+FUZZ_SECONDS ?= 300
+FUZZ_SHORT_SECONDS ?= 12
+FUZZ_JOBS ?= $(shell nproc)
+
+fuzz: deps
+	Fuzz/run --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS)
+
+fuzz-short: deps
+	Fuzz/run --seconds $(FUZZ_SHORT_SECONDS) --jobs $(FUZZ_JOBS)
+
+# Not a test: a benchmark against nginx's own proxy_pass (see bench/bench.py); BENCH_QUICK=1 is short.
+bench: build
+	BIN_DIR=$(abspath $(BIN_DIR)) $(PYTHON) bench/bench.py
 
 install: build install-files
 

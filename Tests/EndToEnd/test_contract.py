@@ -7,6 +7,7 @@ import time
 
 import pytest
 import zwlocal
+from conftest import OPEN_ACCESS, CGIMount
 
 FIXED_HEADERS = {"content-type": "application/json", "x-content-type-options": "nosniff",
                  "cache-control": "no-store"}
@@ -232,3 +233,10 @@ def test_an_authorization_header_reaches_the_handler(mount, upstream):
 def zwlocal_wait(predicate):
     import zwlocal
     zwlocal.wait_for(predicate, timeout=5, what="the handler's log line")
+
+
+def test_a_variable_whose_value_starts_with_a_combining_mark_is_still_read(standin, upstream, key):
+    # Foundation's ProcessInfo.environment drops such a variable; the proxy reads environ itself.
+    mount = CGIMount({"ZEROWEIGHT_API_BASE": standin.base, "ZEROWEIGHT_API_KEY": key, **OPEN_ACCESS})
+    assert_error(mount.request("GET", "/api/livekit/token?\u0301avatar_id=x"), 400, "unknown_parameter")
+    assert upstream.requests() == []

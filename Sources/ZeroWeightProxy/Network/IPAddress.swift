@@ -9,7 +9,8 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: String) {
         var literal = Substring(text)
         if literal.hasPrefix("[") && literal.hasSuffix("]") { literal = literal.dropFirst().dropLast() }
-        guard !literal.isEmpty, literal.utf8.count <= 45 else { return nil }
+        // A NUL would end the C string: inet_pton would read "::1" from "::1\0junk" and ignore the rest.
+        guard !literal.isEmpty, literal.utf8.count <= 45, !literal.utf8.contains(0) else { return nil }
         if let v4 = Syscalls.parseIPv4(String(literal)) {
             bytes = v4
         } else if let v6 = Syscalls.parseIPv6(String(literal)) {

@@ -41,10 +41,11 @@ public enum Route: String, Sendable, Hashable, CaseIterable {
         guard pathInfo.utf8.first == UInt8(ascii: "/") else {
             throw pathInfo.isEmpty ? .missingAvatarID : .invalidPath
         }
-        let segment = pathInfo.dropFirst()
+        // Bytes, not Characters: "/\u{301}abc" is one Character "/\u{301}" then "abc", never the id "abc".
+        let segment = pathInfo.utf8.dropFirst()
         if segment.isEmpty { throw .missingAvatarID }
-        if segment.contains("/") { throw .invalidPath }
-        guard let id = AvatarID(String(segment)) else { throw .invalidAvatarID }
+        if segment.contains(UInt8(ascii: "/")) { throw .invalidPath }
+        guard let id = AvatarID(String(Substring(segment))) else { throw .invalidAvatarID }
         return id
     }
 }

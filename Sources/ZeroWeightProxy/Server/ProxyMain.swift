@@ -6,7 +6,7 @@ public enum ProxyMain {
     public static func run(route: Route) -> Never {
         Syscalls.ignoreBrokenPipe()
         let arguments = Array(CommandLine.arguments.dropFirst())
-        var environment = ProcessInfo.processInfo.environment
+        var environment = Syscalls.processEnvironment()
         let mode: ServerMode
         var terminationFD: Int32 = -1
         do {

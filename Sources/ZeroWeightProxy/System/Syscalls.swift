@@ -35,16 +35,29 @@ enum Syscalls {
 
     /// Copies the request's params out of libfcgi (they die at `FCGX_Finish_r`).
     static func fastCGIParams(_ request: UnsafeMutablePointer<FCGX_Request>) -> [String: String] {
-        var params: [String: String] = [:]
-        guard var cursor = request.pointee.envp else { return params }
+        guard let cursor = request.pointee.envp else { return [:] }
+        return keyValuePairs(cursor)
+    }
+
+    /// This process's environment, read from `environ` itself: Foundation's
+    /// `ProcessInfo.environment` drops a variable whose value starts with a combining mark.
+    static func processEnvironment() -> [String: String] {
+        keyValuePairs(environ)
+    }
+
+    /// `NAME=value` C strings up to a NULL entry, split at the first `=` byte (a Character search
+    /// skips an `=` that a combining mark follows); a later duplicate wins.
+    private static func keyValuePairs(_ start: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> [String: String] {
+        var pairs: [String: String] = [:]
+        var cursor = start
         while let entry = cursor.pointee {
             let pair = String(cString: entry)
-            if let equals = pair.firstIndex(of: "=") {
-                params[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            if let equals = pair.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                pairs[String(pair[..<equals])] = String(pair[pair.utf8.index(after: equals)...])
             }
             cursor += 1
         }
-        return params
+        return pairs
     }
 
     /// Writes `bytes` to the request's stdout in chunks (`FCGX_PutStr`); false once the client is gone.
