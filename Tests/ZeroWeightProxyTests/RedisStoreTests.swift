@@ -418,11 +418,12 @@ struct RedisGCRACase: Sendable, CustomTestStringConvertible {
             }
             let elapsed = seconds(since: start)
             #expect(failure?.code == "store_timeout")
-            #expect(elapsed >= 0.25 && elapsed < 0.8)
+            // Bounded by the timeout plus scheduling delay on a busy 2-core machine, never a hang.
+            #expect(elapsed >= 0.25 && elapsed < 1.5)
         }
         let start = Date()
         #expect(storeFailure { () throws(StoreError) in _ = try store.cachedValue(key: "k") }?.code == "store_timeout")
-        #expect(seconds(since: start) < 0.8)
+        #expect(seconds(since: start) < 1.5)
     }
 
     @Test func passwordIsSentWithAuth() throws {

@@ -76,7 +76,22 @@ final class FastCGIServer: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        while !Syscalls.waitReadable(listenFD: listenFD, wakeFD: wake.read) {
+        defer {
+            state.withLock {
+                runningAcceptors -= 1
+                state.broadcast()
+            }
+        }
+        let waiter: Int32
+        do {
+            waiter = try Syscalls.makeAcceptWaiter(listenFD: listenFD, wakeFD: wake.read)
+        } catch {
+            logger.event("acceptor_failed", ["detail": error.description])
+            stop()
+            return
+        }
+        defer { Syscalls.close(waiter) }
+        while !Syscalls.waitReadable(epollFD: waiter, wakeFD: wake.read) {
             let request = Syscalls.fastCGIMakeRequest(listenFD: listenFD)
             let status = Syscalls.fastCGIAccept(request)
             guard status == 0 else {
@@ -89,10 +104,6 @@ final class FastCGIServer: @unchecked Sendable {
             }
             state.withLock { inFlight += 1 }
             serve(request)
-        }
-        state.withLock {
-            runningAcceptors -= 1
-            state.broadcast()
         }
     }
 
@@ -109,7 +120,9 @@ final class FastCGIServer: @unchecked Sendable {
                 Syscalls.fastCGIFinish(connection.request)
                 state.withLock {
                     inFlight -= 1
-                    state.broadcast()
+                    // Only the draining main thread waits on the count; waking it for every
+                    // request would cost a context switch each.
+                    if stopping { state.broadcast() }
                 }
             }
         }

@@ -156,16 +156,34 @@ enum Syscalls {
         return (fds[0], fds[1])
     }
 
-    /// Waits until `listenFD` or `wakeFD` is readable; true when `wakeFD` is (time to stop).
-    static func waitReadable(listenFD: Int32, wakeFD: Int32) -> Bool {
-        var fds = [
-            pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-        ]
+    /// An epoll instance for one acceptor thread: `listenFD` with `EPOLLEXCLUSIVE`, so a new
+    /// connection wakes one of the threads waiting on it instead of all of them, and `wakeFD`
+    /// without, so the stop byte wakes every thread.
+    static func makeAcceptWaiter(listenFD: Int32, wakeFD: Int32) throws(SystemError) -> Int32 {
+        let epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollFD >= 0 else { throw SystemError("epoll_create1", errno) }
+        var listenEvent = epoll_event(
+            events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, data: epoll_data_t(fd: listenFD))
+        var wakeEvent = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(fd: wakeFD))
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, listenFD, &listenEvent) == 0,
+            epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &wakeEvent) == 0
+        else {
+            let error = SystemError("epoll_ctl", errno)
+            _ = Glibc.close(epollFD)
+            throw error
+        }
+        return epollFD
+    }
+
+    /// Waits on an acceptor's epoll instance; true when `wakeFD` is readable (time to stop) or the
+    /// wait failed, false when a connection may be waiting.
+    static func waitReadable(epollFD: Int32, wakeFD: Int32) -> Bool {
+        var events = [epoll_event](repeating: epoll_event(), count: 2)
         while true {
-            let ready = poll(&fds, 2, -1)
+            let ready = epoll_wait(epollFD, &events, 2, -1)
             if ready < 0 && errno == EINTR { continue }
-            return ready < 0 || fds[1].revents != 0
+            if ready < 0 { return true }
+            return events.prefix(Int(ready)).contains { $0.data.fd == wakeFD }
         }
     }
 

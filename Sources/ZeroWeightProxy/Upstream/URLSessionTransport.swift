@@ -118,7 +118,9 @@ public final class URLSessionTransport: NSObject, UpstreamTransport, URLSessionD
             finish(
                 task.taskIdentifier,
                 .response(
-                    UpstreamResponse(status: exchange.status, retryAfter: exchange.retryAfter, body: exchange.body)))
+                    UpstreamResponse(
+                        status: exchange.status, retryAfter: exchange.retryAfter,
+                        rateLimitRemaining: exchange.rateLimitRemaining, body: exchange.body)))
         }
     }
 }
