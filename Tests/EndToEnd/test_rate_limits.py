@@ -151,6 +151,17 @@ def test_an_upstream_429_holds_the_budget(standin, upstream, key, tmp_path):
     assert [r["path"] for r in upstream.requests()] == ["/api/v1/avatars/bundle/ratelimit"]
 
 
+def test_an_upstream_saying_no_requests_remain_holds_the_budget(standin, upstream, key, tmp_path):
+    mount = cgi(standin, key, ZEROWEIGHT_PROXY_RATE_LIMIT_STORE="sqlite",
+                ZEROWEIGHT_PROXY_RATE_LIMIT_SQLITE_PATH=str(tmp_path / "state.db"),
+                ZEROWEIGHT_PROXY_RATE_LIMIT_UPSTREAM="60/minute")
+    assert mount.request("GET", "/api/avatars/bundle/lastcall").status == 200
+    after = mount.request("GET", "/api/avatars/bundle/fine")
+    assert_error(after, 503, "upstream_budget_exhausted")
+    assert int(after.headers["retry-after"]) == 1  # one emission interval of 60/minute
+    assert [r["path"] for r in upstream.requests()] == ["/api/v1/avatars/bundle/lastcall"]
+
+
 @pytest.mark.parametrize("policy,status", [("closed", 503), ("open", 200)])
 def test_redis_stopped_mid_test_follows_the_failure_policy(standin, upstream, key, tmp_path, policy, status):
     server = Redis(tmp_path).start()

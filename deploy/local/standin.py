@@ -12,6 +12,23 @@ JSON bodies, 429 with Retry-After) and misbehaves on demand, chosen by the avata
   truncated       200 with half a JSON object             missing     404
   badkey          401                                     forbidden   403
   teapot          418                                     crash       503 with an empty body
+  lastcall        200 with X-RateLimit-Remaining: 0
+
+Faults below the HTTP layer (the hardening tests in Tests/EndToEnd/test_faults.py):
+
+  reset           TCP RST (SO_LINGER 0) before any answer  empty-reply   close (FIN) before any answer
+  reset-mid-body  200, Content-Length 2000, 500 bytes of a JSON object, then RST
+  stall-mid-body  200, Content-Length 1000, 13 bytes, then silence until the client hangs up
+  short-body      200, Content-Length 1000, 100 bytes, then a normal close
+  long-body       200, Content-Length 20, a 60-byte JSON object in the same write, and a close
+  long-body-late  200, Content-Length 20, 20 bytes; 0.1 s later the other 40, on a kept-alive connection
+  trickle-<ms>    200 with a valid JSON object sent one byte every <ms> milliseconds
+  headers-1000    200 with 1,000 extra `X-Pad-<n>: <n>` headers and a valid JSON object
+  header-huge     200 with one 512 KiB header and a valid JSON object
+  not-http        a line that is not an HTTP status line, then a close
+  bad-chunked     200, chunked, with a chunk size that is not hexadecimal, then a close
+  gzip            200, Content-Encoding: gzip, a valid JSON object compressed
+  gzip-bomb       200, Content-Encoding: gzip, 72 KiB that inflate to a 16 MiB JSON object
 
 `/__auth` plays a site's sign-in service for nginx `auth_request`: the cookie
 `session=<user>.<tenant>` answers 200 with `X-User` and `X-Tenant`, anything else 401.
@@ -21,9 +38,14 @@ JSON and `DELETE /__requests` forgets them. `/__capture` records whatever reache
 """
 
 import argparse
+import functools
+import gzip
 import json
+import os
 import re
 import secrets
+import socket
+import struct
 import sys
 import threading
 import time
@@ -160,10 +182,103 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(403, {"detail": "Forbidden"})
         elif avatar == "teapot":
             self.send_json(418, {"detail": "I'm a teapot"})
+        elif avatar == "lastcall":
+            self.send_json(200, ok, [("X-RateLimit-Remaining", "0")])
         elif avatar == "crash":
             self.send_raw(503, b"", "text/plain")
-        else:
+        elif not self.fault(avatar, ok, entry):
             self.send_json(200, ok)
+
+    def fault(self, avatar, ok, entry):
+        """The faults below the HTTP layer (see the table above); False when `avatar` names none.
+        A stall or trickle records `"hung_up": true` once the client has closed the connection."""
+        data = json.dumps(ok).encode()
+        if avatar == "reset":
+            self.reset()
+        elif avatar == "empty-reply":
+            self.close_connection = True
+        elif avatar == "reset-mid-body":
+            self.send_head(200, 2000)
+            self.wfile.write(padded_object(2000)[:500])
+            time.sleep(0.05)  # the 500 bytes reach the client before the RST
+            self.reset()
+        elif avatar == "stall-mid-body":
+            self.send_head(200, 1000)
+            self.wfile.write(b'{"payload": "')
+            self.wait_for_hang_up(entry)
+        elif avatar == "short-body":
+            self.send_head(200, 1000)
+            self.wfile.write(padded_object(1000)[:100])
+            self.close_connection = True
+        elif avatar == "long-body":  # one write, so the client reads the extra bytes with the rest
+            self.wfile.write(self.head(200, 20) + padded_object(60))
+            self.close_connection = True
+        elif avatar == "long-body-late":  # the extra bytes come once the answer looks complete
+            self.wfile.write(self.head(200, 20) + padded_object(60)[:20])
+            time.sleep(0.1)
+            self.wfile.write(padded_object(60)[20:])
+        elif re.fullmatch(r"trickle-[0-9]+", avatar):
+            self.send_head(200, len(data))
+            try:
+                for byte in data:
+                    time.sleep(int(avatar[8:]) / 1000)
+                    self.wfile.write(bytes([byte]))
+            except OSError:  # the client gave up
+                entry["hung_up"] = True
+                self.close_connection = True
+        elif avatar == "headers-1000":
+            self.send_json(200, ok, [(f"X-Pad-{n}", str(n)) for n in range(1000)])
+        elif avatar == "header-huge":
+            self.send_json(200, ok, [("X-Pad", "x" * (512 << 10))])
+        elif avatar == "not-http":
+            self.wfile.write(b"SSH-2.0-OpenSSH_9.2\r\n")
+            self.close_connection = True
+        elif avatar == "bad-chunked":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"zz\r\n" + data + b"\r\n0\r\n\r\n")
+            self.close_connection = True
+        elif avatar == "gzip":
+            self.send_raw(200, gzip.compress(data), "application/json", [("Content-Encoding", "gzip")])
+        elif avatar == "gzip-bomb":
+            self.send_raw(200, gzip_bomb(), "application/json", [("Content-Encoding", "gzip")])
+        else:
+            return False
+        return True
+
+    def send_head(self, status, length):
+        """Sends a JSON answer's status line and headers declaring `length` bytes, without the body."""
+        self.wfile.write(self.head(status, length))
+
+    def head(self, status, length):
+        """A JSON answer's status line and headers declaring `length` bytes, as bytes."""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(length))
+        head = b"".join(self._headers_buffer) + b"\r\n"
+        self._headers_buffer = []
+        return head
+
+    def reset(self):
+        """Ends the connection with a TCP RST (SO_LINGER 0) instead of a FIN, at once."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        os.close(self.connection.detach())
+        self.close_connection = True
+
+    def wait_for_hang_up(self, entry, limit=30):
+        """Sends nothing more until the client closes the connection (at most `limit` seconds)."""
+        self.connection.settimeout(limit)
+        try:
+            while self.connection.recv(4096):
+                pass
+            entry["hung_up"] = True
+        except socket.timeout:
+            pass
+        except OSError:  # reset
+            entry["hung_up"] = True
+        self.close_connection = True
 
     def stream(self, entry, total, chunked=False):
         block = b'{"payload":"' + b"x" * (64 << 10)
@@ -181,6 +296,16 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     do_HEAD = do_GET
+
+
+def padded_object(size):
+    """A JSON object of exactly `size` bytes: {"payload": "xxx…"}."""
+    return b'{"payload": "' + b"x" * (size - 15) + b'"}'
+
+
+@functools.lru_cache(maxsize=1)
+def gzip_bomb():
+    return gzip.compress(padded_object(16 << 20), compresslevel=1)
 
 
 class Server(ThreadingHTTPServer):

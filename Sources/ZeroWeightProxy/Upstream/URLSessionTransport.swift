@@ -84,13 +84,17 @@ public final class URLSessionTransport: NSObject, UpstreamTransport, URLSessionD
         _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
         completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
     ) {
+        // corelibs Foundation ignores the `.cancel` disposition ("Ignoring disposition from completion
+        // handler") and would read the whole body: the task itself must be cancelled.
         guard let exchange = exchange(dataTask.taskIdentifier), let http = response as? HTTPURLResponse else {
             completionHandler(.cancel)
+            dataTask.cancel()
             return
         }
         if http.expectedContentLength > Int64(exchange.maximumBytes) {
             finish(dataTask.taskIdentifier, .failure(.tooLarge))
             completionHandler(.cancel)
+            dataTask.cancel()
             return
         }
         exchange.status = http.statusCode
