@@ -481,15 +481,3 @@ def test_stray_bytes_after_a_complete_answer_do_not_fail_the_next_request(stack,
     time.sleep(0.3)  # the 40 stray bytes arrive on the idle connection
     status, _, body, _ = request_once(port, path_for("bundle", "innocent"), "innocent")
     assert (status, body) == (200, bundle_body("innocent"))
-
-
-# Found by this suite: corelibs Foundation ignores the `.cancel` disposition; the transport now cancels the task.
-def test_a_body_declared_over_the_limit_is_not_downloaded_after_the_answer(stack, upstream, key):
-    process, port = own_process(stack, upstream, key)
-    first = request_once(port, path_for("bundle", "huge"), "huge")
-    assert (first[0], json.loads(first[2])["error"]["code"]) == (502, "upstream_response_too_large")
-    zwlocal.wait_for(lambda: any("streamed" in r or "aborted_after" in r for r in upstream.requests()),
-                     timeout=20, what="the stand-in to stop streaming")
-    [record] = upstream.requests()
-    assert "aborted_after" in record, {k: v for k, v in record.items() if k != "headers"}  # the proxy hung up
-    assert process.poll() is None
