@@ -35,7 +35,8 @@ public func fuzzConfigFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 /// Parsed entries are well-formed and unique; errors name a line of the file.
 private func check(_ text: String) {
-    let lineCount = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).count
+    // Lines end at LF, CRLF or a lone CR, counted here independently of ConfigFile.lines(of:).
+    let lineCount = text.replacing("\r\n", with: "\n").utf8.count { $0 == 0x0A || $0 == 0x0D } + 1
     let file: ConfigFile
     do throws(ConfigurationError) {
         file = try ConfigFile(parsing: text, path: configPath)

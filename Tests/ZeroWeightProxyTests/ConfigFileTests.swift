@@ -32,6 +32,13 @@ import Testing
         #expect(file.entries.map(\.value) == ["1", "2", "3"])
     }
 
+    /// Tabs, spaces and `=` are found scalar by scalar: a combining mark after one does not hide it.
+    @Test func combiningMarksDoNotHideTheSyntax() throws {
+        let file = try parse("a =\t\u{301}\tb\nd =\u{301}= y").get()
+        #expect(file.entries.map(\.value) == ["\u{301}\tb", "\u{301}= y"])
+        #expect(try parse(file.entries.map { "\($0.name) = \($0.value)" }.joined(separator: "\n")).get() == file)
+    }
+
     @Test(arguments: [
         ("api_base https://x", "/etc/zw.conf:1", "is not of the form name = value"),
         ("= value", "/etc/zw.conf:1", "has a malformed name (use lower-case letters, digits, _ and .)"),
@@ -39,7 +46,10 @@ import Testing
         ("1st = x", "/etc/zw.conf:1", "has a malformed name (use lower-case letters, digits, _ and .)"),
         ("a b = x", "/etc/zw.conf:1", "has a malformed name (use lower-case letters, digits, _ and .)"),
         ("ok = 1\nok = 2", "/etc/zw.conf:2", "repeats ok, already set on line 1"),
-        ("ok = a\u{1}b", "/etc/zw.conf:1", "has a control character in its value"),
+        ("ok = a\u{1}b", "/etc/zw.conf:1", "has a control character or line break in its value"),
+        ("ok = a\u{85}b", "/etc/zw.conf:1", "has a control character or line break in its value"),
+        ("a = 1\nok = a\u{2028}b", "/etc/zw.conf:2", "has a control character or line break in its value"),
+        ("ok = a\u{2029}b", "/etc/zw.conf:1", "has a control character or line break in its value"),
         ("[section]", "/etc/zw.conf:1", "is not of the form name = value"),
     ])
     func malformedLinesNameTheLine(text: String, setting: String, problem: String) {

@@ -281,9 +281,10 @@ import Testing
     }
 
     static let configFileOutcomes: [String: Result<[ConfigFile.Entry], ConfigurationError>] = [
-        "nul-in-value": configError(1, "has a control character in its value"),
+        "nul-in-value": configError(1, "has a control character or line break in its value"),
+        "combining-after-tab": .success([.init(name: "apes", value: "\u{301}\t= k", line: 1)]),
         "bidi-in-value": .success([.init(name: "avatars", value: "a\u{202E}b", line: 1)]),
-        "next-line-separator": .success([.init(name: "a", value: "1", line: 1), .init(name: "b", value: "2", line: 2)]),
+        "next-line-separator": configError(1, "has a control character or line break in its value"),
         "byte-order-mark": configError(1, "has a malformed name (use lower-case letters, digits, _ and .)"),
         "repeated-name": configError(3, "repeats log, already set on line 1"),
         "upper-case-name": configError(1, "has a malformed name (use lower-case letters, digits, _ and .)"),

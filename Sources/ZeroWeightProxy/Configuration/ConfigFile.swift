@@ -4,6 +4,10 @@
 /// rest of the line after the first `=`, trimmed; there is no quoting, and `#` starts a comment
 /// only at the start of a line, so values may contain `=` and `#`. Which names exist is the
 /// caller's business.
+///
+/// The syntax is read scalar by scalar, never by grapheme, so a combining mark after a tab, a
+/// space or the `=` does not hide it. Lines end at LF, CRLF or a lone CR; any other control
+/// character or line break (NUL, NEL, U+2028, U+2029) in a value is an error.
 public struct ConfigFile: Sendable, Hashable {
     /// Longer files are refused: a config file is a few hundred lines at most.
     public static let maximumBytes = 1 << 20
@@ -30,23 +34,23 @@ public struct ConfigFile: Sendable, Hashable {
         }
         var entries: [Entry] = []
         var seen: [String: Int] = [:]
-        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+        for (index, rawLine) in Self.lines(of: text).enumerated() {
             let number = index + 1
             let line = rawLine.trimmingSpaces()
-            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.isEmpty || line.first == "#" { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 throw ConfigurationError(setting: "\(path):\(number)", problem: "is not of the form name = value")
             }
-            let name = String(line[..<equals].trimmingSpaces())
-            let value = String(line[line.index(after: equals)...].trimmingSpaces())
+            let name = String(Substring(line[..<equals].trimmingSpaces()))
+            let value = String(Substring(line[line.index(after: equals)...].trimmingSpaces()))
             guard Self.isValidName(name) else {
                 throw ConfigurationError(
                     setting: "\(path):\(number)",
                     problem: "has a malformed name (use lower-case letters, digits, _ and .)")
             }
-            guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\t" })
-            else {
-                throw ConfigurationError(setting: "\(path):\(number)", problem: "has a control character in its value")
+            guard !value.unicodeScalars.contains(where: Self.isForbiddenInValue) else {
+                throw ConfigurationError(
+                    setting: "\(path):\(number)", problem: "has a control character or line break in its value")
             }
             if let first = seen[name] {
                 throw ConfigurationError(
@@ -56,6 +60,33 @@ public struct ConfigFile: Sendable, Hashable {
             entries.append(Entry(name: name, value: value, line: number))
         }
         self.entries = entries
+    }
+
+    /// The lines of `text`, split at LF, CRLF and a lone CR; numbered from 1 in errors and entries.
+    static func lines(of text: String) -> [Substring.UnicodeScalarView] {
+        let scalars = text.unicodeScalars
+        var lines: [Substring.UnicodeScalarView] = []
+        var start = scalars.startIndex
+        var index = start
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            scalars.formIndex(after: &index)
+            guard scalar == "\n" || scalar == "\r" else { continue }
+            lines.append(scalars[start..<scalars.index(before: index)])
+            if scalar == "\r", index < scalars.endIndex, scalars[index] == "\n" { scalars.formIndex(after: &index) }
+            start = index
+        }
+        lines.append(scalars[start...])
+        return lines
+    }
+
+    /// Control characters other than tab, and the Unicode line and paragraph separators.
+    static func isForbiddenInValue(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control: scalar != "\t"
+        case .lineSeparator, .paragraphSeparator: true
+        default: false
+        }
     }
 
     static func isValidName(_ name: String) -> Bool {
@@ -72,9 +103,9 @@ public struct ConfigFile: Sendable, Hashable {
     }
 }
 
-extension Substring {
+extension Substring.UnicodeScalarView {
     /// Without leading and trailing spaces, tabs and carriage returns.
-    fileprivate func trimmingSpaces() -> Substring {
+    fileprivate func trimmingSpaces() -> Substring.UnicodeScalarView {
         var result = self
         while let first = result.first, first == " " || first == "\t" || first == "\r" { result.removeFirst() }
         while let last = result.last, last == " " || last == "\t" || last == "\r" { result.removeLast() }
