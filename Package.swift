@@ -28,9 +28,17 @@ let package = Package(
             name: "CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // corelibs Foundation leaks a curl URL handle per request; see CurlURLCleanup.c.
+        .target(
+            name: "CCurlURLCleanup",
+            linkerSettings: [
+                .linkedLibrary("curl"),
+                .unsafeFlags(["-Xlinker", "--wrap=curl_url", "-Xlinker", "--wrap=curl_free"]),
+            ]
+        ),
         .target(
             name: "ZeroWeightProxy",
-            dependencies: ["CFastCGI", "CCrypto", "CSQLite", "CHiredis"]
+            dependencies: ["CFastCGI", "CCrypto", "CSQLite", "CHiredis", "CCurlURLCleanup"]
         ),
         .executableTarget(name: "zw-bundle", dependencies: ["ZeroWeightProxy"]),
         .executableTarget(name: "zw-token", dependencies: ["ZeroWeightProxy"]),

@@ -74,6 +74,6 @@ public struct RequestLogEntry: Sendable, Hashable {
     }
 
     static func timestamp(_ date: Date) -> String {
-        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
+        LogTimestamp.format(date)
     }
 }

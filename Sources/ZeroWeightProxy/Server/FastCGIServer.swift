@@ -111,11 +111,10 @@ final class FastCGIServer: @unchecked Sendable {
         let params = Syscalls.fastCGIParams(request)
         let isHead = params["REQUEST_METHOD"] == "HEAD"
         let connection = Connection(request)
+        let hasBody = CGIRequest(environment: params).hasBody
         handler.handle(environment: params) { [self] response in
-            DispatchQueue.global().async { [self] in
-                if CGIRequest(environment: params).hasBody {
-                    Syscalls.fastCGIDrainInput(connection.request, limit: CGIRunner.drainLimit)
-                }
+            let answer: @Sendable () -> Void = { [self] in
+                if hasBody { Syscalls.fastCGIDrainInput(connection.request, limit: CGIRunner.drainLimit) }
                 ResponseWriter.write(response, includeBody: !isHead) { Syscalls.fastCGIWrite(connection.request, $0) }
                 Syscalls.fastCGIFinish(connection.request)
                 state.withLock {
@@ -125,8 +124,20 @@ final class FastCGIServer: @unchecked Sendable {
                     if stopping { state.broadcast() }
                 }
             }
+            // A small answer with no request body to read fits the connection's empty send buffer:
+            // writing it here costs no hand-off and cannot block. Anything else may wait on nginx,
+            // so it moves to a Dispatch worker and never holds up the thread that called back.
+            if !hasBody && response.body.count <= Self.inlineAnswerLimit {
+                answer()
+            } else {
+                DispatchQueue.global().async(execute: answer)
+            }
         }
     }
+
+    /// The largest body written on the calling thread (a Unix socket's send buffer is 208 KiB by
+    /// default; libfcgi adds 8 bytes of framing per 64 KiB record).
+    static let inlineAnswerLimit = 64 * 1024
 
     /// Carries a request pointer to the thread that finishes it; only one thread uses it at a time.
     private struct Connection: @unchecked Sendable {

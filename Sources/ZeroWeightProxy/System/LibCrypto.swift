@@ -62,20 +62,19 @@ enum LibCrypto {
 
     // MARK: Digest
 
-    /// SHA-256 of `bytes` (one-shot `EVP_Digest`).
+    /// SHA-256 of `bytes` (`SHA256_Init`, `SHA256_Update`, `SHA256_Final`).
     ///
-    /// - Returns: The 32-byte digest, or nil if OpenSSL fails (out of memory).
+    /// The low-level calls, not `EVP_Digest`: OpenSSL 3 fetches a digest from its providers on
+    /// first use, ~3 million instructions that a CGI run (one ETag per process) would pay every time.
+    /// - Returns: The 32-byte digest, or nil if OpenSSL fails.
     static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let result = digest.withUnsafeMutableBufferPointer { digest in
-            EVP_Digest(bytes.baseAddress, bytes.count, digest.baseAddress, &length, EVP_sha256(), nil)
+        var context = SHA256_CTX()
+        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        let done = digest.withUnsafeMutableBufferPointer { digest in
+            SHA256_Init(&context) == 1 && SHA256_Update(&context, bytes.baseAddress, bytes.count) == 1
+                && SHA256_Final(digest.baseAddress, &context) == 1
         }
-        guard result == 1, length == 32 else {
-            ERR_clear_error()
-            return nil
-        }
-        return Array(digest.prefix(32))
+        return done ? digest : nil
     }
 
     /// Whether `a` and `b` are equal, in time that depends only on their length (`CRYPTO_memcmp`).

@@ -4,127 +4,28 @@ import Foundation
     import FoundationNetworking
 #endif
 
-/// The real transport: one `URLSession` per process, driven by its delegate.
+/// The real transport: one `URLSession` per process and one thread keeping the deadlines.
 ///
-/// On Linux, URLSession follows redirects with every custom header (the key included) unless the
-/// delegate refuses, ignores `timeoutIntervalForResource`, and allows six connections per host by
-/// default. This class refuses every redirect, enforces the whole-request deadline with its own
-/// timer, stops reading past the size limit, and raises the per-host connection cap so a slow
-/// upstream does not queue concurrent FastCGI requests.
-public final class URLSessionTransport: NSObject, UpstreamTransport, URLSessionDataDelegate, @unchecked Sendable {
-    private final class Exchange {
-        let maximumBytes: Int
-        let completion: @Sendable (UpstreamResult) -> Void
-        var status = 0
-        var retryAfter: String?
-        var rateLimitRemaining: String?
-        var body = Data()
-
-        init(maximumBytes: Int, completion: @escaping @Sendable (UpstreamResult) -> Void) {
-            self.maximumBytes = maximumBytes
-            self.completion = completion
-        }
-    }
-
-    private let lock = NSLock()
-    private var exchanges: [Int: Exchange] = [:]
-    private var session: URLSession!
+/// corelibs Foundation ignores `timeoutIntervalForResource`, so the whole-exchange deadline is
+/// kept here, by a `DeadlineQueue` rather than a Dispatch timer per request (each costs two
+/// wake-ups of libdispatch's manager thread). What the session does with redirects, sizes and
+/// connections is `UpstreamSession`'s.
+public final class URLSessionTransport: UpstreamTransport, Sendable {
+    private let session: UpstreamSession
+    private let deadlines: DeadlineQueue
 
     /// - Parameter maximumConnectionsPerHost: concurrent upstream connections allowed.
     public init(maximumConnectionsPerHost: Int = 512) {
-        super.init()
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        configuration.httpShouldSetCookies = false
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        let queue = OperationQueue()
-        queue.name = "zeroweight-proxy.upstream"
-        queue.maxConcurrentOperationCount = 1
-        session = URLSession(configuration: configuration, delegate: self, delegateQueue: queue)
+        let session = UpstreamSession(maximumConnectionsPerHost: maximumConnectionsPerHost)
+        self.session = session
+        deadlines = DeadlineQueue { session.expire($0) }
     }
 
     public func send(
         _ request: URLRequest, maximumBytes: Int, timeout: Double,
         completion: @escaping @Sendable (UpstreamResult) -> Void
     ) {
-        let task = session.dataTask(with: request)
-        let identifier = task.taskIdentifier
-        lock.withLock { exchanges[identifier] = Exchange(maximumBytes: maximumBytes, completion: completion) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak self] in
-            if self?.finish(identifier, .failure(.timeout)) == true { task.cancel() }
-        }
-        task.resume()
-    }
-
-    /// Ends exchange `identifier` with `result`; false when it had already ended.
-    @discardableResult
-    private func finish(_ identifier: Int, _ result: UpstreamResult) -> Bool {
-        guard let exchange = lock.withLock({ exchanges.removeValue(forKey: identifier) }) else { return false }
-        exchange.completion(result)
-        return true
-    }
-
-    private func exchange(_ identifier: Int) -> Exchange? {
-        lock.withLock { exchanges[identifier] }
-    }
-
-    public func urlSession(
-        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
-    ) {
-        // Following would send the key to wherever the redirect points.
-        finish(task.taskIdentifier, .response(UpstreamResponse(status: response.statusCode, body: Data())))
-        completionHandler(nil)
-        task.cancel()
-    }
-
-    public func urlSession(
-        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
-    ) {
-        // corelibs Foundation ignores the `.cancel` disposition ("Ignoring disposition from completion
-        // handler") and would read the whole body: the task itself must be cancelled.
-        guard let exchange = exchange(dataTask.taskIdentifier), let http = response as? HTTPURLResponse else {
-            completionHandler(.cancel)
-            dataTask.cancel()
-            return
-        }
-        if http.expectedContentLength > Int64(exchange.maximumBytes) {
-            finish(dataTask.taskIdentifier, .failure(.tooLarge))
-            completionHandler(.cancel)
-            dataTask.cancel()
-            return
-        }
-        exchange.status = http.statusCode
-        exchange.retryAfter = http.value(forHTTPHeaderField: "Retry-After")
-        exchange.rateLimitRemaining = http.value(forHTTPHeaderField: "X-RateLimit-Remaining")
-        if http.expectedContentLength > 0 { exchange.body.reserveCapacity(Int(http.expectedContentLength)) }
-        completionHandler(.allow)
-    }
-
-    public func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        guard let exchange = exchange(dataTask.taskIdentifier) else { return }
-        if exchange.body.count + data.count > exchange.maximumBytes {
-            finish(dataTask.taskIdentifier, .failure(.tooLarge))
-            dataTask.cancel()
-            return
-        }
-        exchange.body.append(data)
-    }
-
-    public func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        guard let exchange = exchange(task.taskIdentifier) else { return }
-        if error != nil || exchange.status == 0 {
-            finish(task.taskIdentifier, .failure(.unreachable))
-        } else {
-            finish(
-                task.taskIdentifier,
-                .response(
-                    UpstreamResponse(
-                        status: exchange.status, retryAfter: exchange.retryAfter,
-                        rateLimitRemaining: exchange.rateLimitRemaining, body: exchange.body)))
-        }
+        let identifier = session.send(request, maximumBytes: maximumBytes, completion: completion)
+        deadlines.add(identifier, after: timeout)
     }
 }
