@@ -28,17 +28,19 @@ let package = Package(
             name: "CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
-        // corelibs Foundation leaks a curl URL handle per request; see CurlURLCleanup.c.
+        // How corelibs Foundation uses libcurl, fixed at link time: a leaked URL handle per request
+        // and an upstream connection pool that shrinks under load (see LibcurlFixes.c).
         .target(
-            name: "CCurlURLCleanup",
+            name: "CLibcurlFixes",
             linkerSettings: [
                 .linkedLibrary("curl"),
-                .unsafeFlags(["-Xlinker", "--wrap=curl_url", "-Xlinker", "--wrap=curl_free"]),
+                .unsafeFlags(
+                    ["curl_url", "curl_free", "curl_multi_init"].flatMap { ["-Xlinker", "--wrap=\($0)"] }),
             ]
         ),
         .target(
             name: "ZeroWeightProxy",
-            dependencies: ["CFastCGI", "CCrypto", "CSQLite", "CHiredis", "CCurlURLCleanup"]
+            dependencies: ["CFastCGI", "CCrypto", "CSQLite", "CHiredis", "CLibcurlFixes"]
         ),
         .executableTarget(name: "zw-bundle", dependencies: ["ZeroWeightProxy"]),
         .executableTarget(name: "zw-token", dependencies: ["ZeroWeightProxy"]),

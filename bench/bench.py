@@ -106,32 +106,25 @@ def plan_from_environment():
     )
 
 
-def cache_setting_exists():
-    """Whether the sources know `bundle_cache_seconds` (being added while this harness was written)."""
-    return subprocess.run(["grep", "-rq", "bundle_cache_seconds", str(REPO / "Sources")]).returncode == 0
-
-
 # Bringing everything up
 
-def start_mounts(servers, upstream, with_cache):
+def start_mounts(servers, upstream):
     """Every way of serving the bundle route, plus the front nginx routing /<mount>/ to each."""
     slow = servers.start_slow_upstream(SLOW_MS)
     redis_url = servers.start_redis()
-    cache = 0 if with_cache else None
-
-    def fastcgi(name, label, base, store, cache_seconds=cache):
+    # The cache off everywhere but in its own scenario: every other request goes to the upstream.
+    def fastcgi(name, label, base, store, cache_seconds=0):
         return servers.start_fastcgi(name, label, servers.settings(name, base, store, redis_url=redis_url,
                                                                    cache_seconds=cache_seconds))
 
     def cgi(name, label, store):
         return servers.cgi_mount(name, label, servers.settings(name, upstream, store, redis_url=redis_url,
-                                                               cache_seconds=cache))
+                                                               cache_seconds=0))
 
     mounts = [Mount("ceiling", "proxy", "nginx proxy_pass (ceiling)")]
     mounts += [fastcgi(f"fcgi-{store}", f"FastCGI, store {store}", upstream, store) for store in FASTCGI_STORES]
     mounts += [cgi(f"cgi-{store}", f"CGI (fcgiwrap), store {store}", store) for store in CGI_STORES]
-    if with_cache:
-        mounts.append(fastcgi("fcgi-redis-cache", "FastCGI, store redis, bundle cache 60 s", upstream, "redis", 60))
+    mounts.append(fastcgi("fcgi-redis-cache", "FastCGI, store redis, bundle cache 60 s", upstream, "redis", 60))
     mounts.append(fastcgi("fcgi-slow", f"FastCGI, upstream +{SLOW_MS} ms", slow, "off"))
     mounts.append(fastcgi("fcgi-mem", "FastCGI, store off (memory run)", upstream, "off"))
     servers.start_front(mounts, upstream)
@@ -269,12 +262,11 @@ def proxy_logs(servers, names):
 
 # Summaries
 
-def store_rows(summaries, with_cache):
+def store_rows(summaries):
     """Per store and mode: c1 latency, the µs it adds per request against `off`, c16 throughput."""
     rows = []
     entries = [("fcgi", "FastCGI", store) for store in FASTCGI_STORES] + [("cgi", "CGI", s) for s in CGI_STORES]
-    if with_cache:
-        entries.append(("fcgi", "FastCGI", "redis-cache"))
+    entries.append(("fcgi", "FastCGI", "redis-cache"))
     for prefix, mode, store in entries:
         one, sixteen = summaries[f"{prefix}-{store}@1"], summaries[f"{prefix}-{store}@16"]
         base = summaries[f"{prefix}-off@1"]
@@ -417,7 +409,6 @@ def main():
     if not (binaries / "zw-bundle").is_file():
         print(f"no zw-bundle in {binaries}: `make bench` builds it, or set BIN_DIR", file=sys.stderr)
         return 1
-    with_cache = cache_setting_exists()
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # even when started with SIGINT ignored
         signal.signal(number, signal.default_int_handler)
     started = time.monotonic()
@@ -429,10 +420,10 @@ def main():
         machine["busy_before"] = cpu_busy()
         print(f"bringing up the servers in {root} ...", flush=True)
         upstream = servers.start_upstream()
-        mounts = start_mounts(servers, upstream, with_cache)
+        mounts = start_mounts(servers, upstream)
         memory_start = measure.process_memory(mounts["fcgi-mem"].process.pid)
         cgi_env = servers.cgi_environment(servers.settings("cgi-direct", upstream, "off",
-                                                           cache_seconds=0 if with_cache else None))
+                                                           cache_seconds=0))
         precheck(servers, mounts, upstream, cgi_env)
         scenarios = scenario_list(mounts)
 
@@ -462,7 +453,7 @@ def main():
             print(f"kept {root} (it holds this run's key)", file=sys.stderr)
 
     summaries = {key: measure.summarize_runs(values) for key, values in runs.items()}
-    stores = store_rows(summaries, with_cache)
+    stores = store_rows(summaries)
     targets = evaluate_targets(summaries, cgi_vs_curl, logs)
     machine["loadavg_at_end"] = os.getloadavg()
     machine["busy_after"] = cpu_busy()
@@ -474,7 +465,7 @@ def main():
     (RESULTS / "bench.txt").write_text(text)
     report.write_json(RESULTS / "bench.json", {
         "machine": machine, "plan": plan.__dict__, "bundle_bytes": len(servers.body),
-        "bundle_cache_scenario": with_cache, "targets": targets,
+        "targets": targets,
         "scenarios": [{**s, "summary": summaries[s["key"]], "runs": runs[s["key"]]} for s in scenarios],
         "stores": stores, "cgi_vs_curl": cgi_vs_curl, "memory": memory, "fastcgi_memory_at_end": fastcgi_memory,
         "handler_logs": logs})

@@ -1,7 +1,7 @@
 """The executables under valgrind's leak checker, one real upstream request each.
 
 corelibs Foundation leaks the curl URL handle it parses every request's URL into (see
-Sources/CCurlURLCleanup/CurlURLCleanup.c): ~80 bytes a request, which a persistent FastCGI process
+Sources/CLibcurlFixes/LibcurlFixes.c): ~80 bytes a request, which a persistent FastCGI process
 piles up without end. The link-time fix frees it; these runs prove it is in the built binaries: no
 block that valgrind calls definitely lost was allocated under `curl_url_set` or `curl_url`.
 """
