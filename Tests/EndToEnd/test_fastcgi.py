@@ -69,6 +69,29 @@ def test_one_process_serves_64_slow_requests_at_once(stack, upstream, key):
     assert process.poll() is None
 
 
+def test_upstream_connections_outlive_a_lull_between_bursts(stack, upstream, key):
+    """libcurl, left to URLSession, keeps idle only four connections per transfer still running: a
+    burst of 16, a lull, and the next burst would open most of its connections anew (against the real
+    API, a TLS handshake each). The process keeps them (CLibcurlFixes), so both bursts and the lone
+    request between them share the first burst's connections."""
+    path, process = stack.start_spawn_fcgi("bundle", fastcgi_env(upstream, key))
+    http = front(stack, path)
+    assert http.request("GET", "/api/avatars/bundle/warm").status == 200
+    upstream.clear()
+    first = parallel(16, lambda i: http.request("GET", "/api/avatars/bundle/slow-300"))
+    time.sleep(0.3)
+    lone = http.request("GET", "/api/avatars/bundle/between")
+    second = parallel(16, lambda i: http.request("GET", "/api/avatars/bundle/slow-300"))
+    assert [a.status for a in first + [lone] + second] == [200] * 33
+    records = upstream.requests()
+    assert len(records) == 33
+    ports = {record["peer_port"] for record in records}
+    print(f"33 upstream requests over {len(ports)} connections")
+    # The first burst needs 16 (one more when the warm-up's connection was still busy); none after.
+    assert len(ports) <= 17, sorted(ports)
+    assert process.poll() is None
+
+
 def test_sigterm_drains_in_flight_requests_then_exits_0(stack, upstream, key):
     path, process = stack.start_listening("bundle", fastcgi_env(upstream, key))
     http = front(stack, path)

@@ -88,6 +88,7 @@ class Handler(BaseHTTPRequestHandler):
             "query": parse_qsl(split.query, keep_blank_values=True),
             "headers": {k.lower(): v for k, v in self.headers.items()},
             "time": time.time(),
+            "peer_port": self.client_address[1],  # one per upstream connection the proxy opened
         }
         entry.update(extra)
         with LOCK:
