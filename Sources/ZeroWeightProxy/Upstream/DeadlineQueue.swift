@@ -57,7 +57,10 @@ final class DeadlineQueue: @unchecked Sendable {
             let now = ContinuousClock.now
             let head = entries[start].due
             if head > now {
-                _ = condition.wait(until: Date(timeIntervalSinceNow: Self.seconds(head - now + slack)))
+                // NSCondition waits on the wall clock; at most a second at a time, so that the clock
+                // being set back cannot hold a deadline up for longer than that.
+                let wait = min(head - now + slack, .seconds(1))
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Self.seconds(wait)))
                 continue
             }
             var due: [Int] = []
