@@ -5,8 +5,8 @@ import Foundation
 ///
 /// A few acceptor threads wait on the listening socket (made non-blocking, so a connection taken by
 /// a sibling process is an `EAGAIN`, not a hang) and a wake-up pipe. Each accepted request is handed
-/// to the handler, which answers asynchronously; the answer is written on a Dispatch worker, so a slow
-/// upstream or a slow client never holds up accepting. SIGTERM (turned into a byte on a pipe by the
+/// to the handler, which answers asynchronously, so a slow upstream never holds up accepting; a small
+/// answer is written by the thread that produced it, a large one on a Dispatch worker. SIGTERM (turned into a byte on a pipe by the
 /// handler `Syscalls.catchTermination()` installed) wakes the acceptors: no more accepts, in-flight
 /// requests finish, then the process exits 0.
 final class FastCGIServer: @unchecked Sendable {
@@ -124,9 +124,11 @@ final class FastCGIServer: @unchecked Sendable {
                     if stopping { state.broadcast() }
                 }
             }
-            // A small answer with no request body to read fits the connection's empty send buffer:
-            // writing it here costs no hand-off and cannot block. Anything else may wait on nginx,
-            // so it moves to a Dispatch worker and never holds up the thread that called back.
+            // A small answer with no request body to read goes straight into the connection's send
+            // buffer (208 KiB on a Unix socket by default; on loopback TCP the peer's buffer takes it
+            // at once): written here, it costs no hand-off. Anything else may wait on nginx, so it
+            // moves to a Dispatch worker and never holds up the thread that called back, which may be
+            // the upstream session's delegate queue.
             if !hasBody && response.body.count <= Self.inlineAnswerLimit {
                 answer()
             } else {
@@ -135,8 +137,8 @@ final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    /// The largest body written on the calling thread (a Unix socket's send buffer is 208 KiB by
-    /// default; libfcgi adds 8 bytes of framing per 64 KiB record).
+    /// The largest body written on the thread that produced the answer (libfcgi adds 8 bytes of
+    /// framing per 64 KiB record).
     static let inlineAnswerLimit = 64 * 1024
 
     /// Carries a request pointer to the thread that finishes it; only one thread uses it at a time.
