@@ -31,6 +31,7 @@ final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendab
     private let lock = NSLock()
     private var exchanges: [Int: Exchange] = [:]
     private var session: URLSession!
+    private let delegateDispatchQueue = DispatchQueue(label: "zeroweight-proxy.upstream")
 
     /// - Parameter maximumConnectionsPerHost: concurrent upstream connections allowed.
     init(maximumConnectionsPerHost: Int) {
@@ -44,6 +45,7 @@ final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendab
         let queue = OperationQueue()
         queue.name = "zeroweight-proxy.upstream"
         queue.maxConcurrentOperationCount = 1
+        queue.underlyingQueue = delegateDispatchQueue
         session = URLSession(configuration: configuration, delegate: self, delegateQueue: queue)
     }
 
