@@ -125,6 +125,8 @@ def start_mounts(servers, upstream):
     mounts += [fastcgi(f"fcgi-{store}", f"FastCGI, store {store}", upstream, store) for store in FASTCGI_STORES]
     mounts += [cgi(f"cgi-{store}", f"CGI (fcgiwrap), store {store}", store) for store in CGI_STORES]
     mounts.append(fastcgi("fcgi-redis-cache", "FastCGI, store redis, bundle cache 60 s", upstream, "redis", 60))
+    # Every request a cache hit in the process itself: all the proxy does but the upstream call.
+    mounts.append(fastcgi("fcgi-memory-cache", "FastCGI, store memory, bundle cache 60 s", upstream, "memory", 60))
     mounts.append(fastcgi("fcgi-slow", f"FastCGI, upstream +{SLOW_MS} ms", slow, "off"))
     mounts.append(fastcgi("fcgi-mem", "FastCGI, store off (memory run)", upstream, "off"))
     servers.start_front(mounts, upstream)
@@ -266,11 +268,11 @@ def store_rows(summaries):
     """Per store and mode: c1 latency, the µs it adds per request against `off`, c16 throughput."""
     rows = []
     entries = [("fcgi", "FastCGI", store) for store in FASTCGI_STORES] + [("cgi", "CGI", s) for s in CGI_STORES]
-    entries.append(("fcgi", "FastCGI", "redis-cache"))
+    entries += [("fcgi", "FastCGI", "redis-cache"), ("fcgi", "FastCGI", "memory-cache")]
     for prefix, mode, store in entries:
         one, sixteen = summaries[f"{prefix}-{store}@1"], summaries[f"{prefix}-{store}@16"]
         base = summaries[f"{prefix}-off@1"]
-        label = f"{mode}, {store.replace('redis-cache', 'redis + bundle cache 60 s')}"
+        label = f"{mode}, {store.replace('-cache', ' + bundle cache 60 s')}"
         rows.append({"label": label, "mode": mode, "store": store, "c1_rps": one["rps"], "c1_mean_us": one["mean_us"],
                      "c1_p50_us": one["p50_us"], "c1_p99_us": one["p99_us"],
                      "added_mean_us": None if store == "off" else one["mean_us"] - base["mean_us"],
