@@ -21,17 +21,20 @@ public enum ProxyMain {
         }
         if mode == .cgi {
             // httpoxy: a client's `Proxy:` header arrives as HTTP_PROXY; it must never steer the upstream call.
-            unsetenv("HTTP_PROXY")
             environment["HTTP_PROXY"] = nil
+            // Everything below reads `environment`. The request's headers and the settings leave the
+            // process environment, so no library sees them, and URLSession's start-up, which builds
+            // `ProcessInfo.environment` several times (~90,000 instructions a variable), runs on what
+            // is left: PATH, proxies, certificates, locale.
+            Syscalls.unsetEnvironment(
+                ["HTTP_PROXY"] + environment.keys.filter { $0.hasPrefix("HTTP_") || $0.hasPrefix("ZEROWEIGHT_") })
         } else {
             // As early as possible: from here on SIGTERM means "drain and exit 0", never a kill.
             do { terminationFD = try Syscalls.catchTermination() } catch {
                 RequestLogger.standardError.event("signal_setup_failed", ["problem": error.description])
                 Syscalls.exit(1)
             }
-            unsetenv("LISTEN_FDS")
-            unsetenv("LISTEN_PID")
-            unsetenv("LISTEN_FDNAMES")
+            Syscalls.unsetEnvironment(["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"])
         }
         let settings = Result { () throws(ConfigurationError) in try ProxySettings.load(environment: environment) }
         var logger = RequestLogger.standardError

@@ -197,6 +197,11 @@ enum Syscalls {
 
     static func processID() -> Int32 { getpid() }
 
+    /// Removes each of `names` from the process environment (`unsetenv`).
+    static func unsetEnvironment(_ names: some Sequence<String>) {
+        for name in names { unsetenv(name) }
+    }
+
     static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
 
     static func sleep(milliseconds: Int) { usleep(UInt32(milliseconds * 1000)) }
