@@ -35,7 +35,9 @@ let package = Package(
             linkerSettings: [
                 .linkedLibrary("curl"),
                 .unsafeFlags(
-                    ["curl_url", "curl_free", "curl_multi_init"].flatMap { ["-Xlinker", "--wrap=\($0)"] }),
+                    ["curl_url", "curl_url_cleanup", "curl_free", "curl_multi_init"].flatMap {
+                        ["-Xlinker", "--wrap=\($0)"]
+                    }),
             ]
         ),
         .target(

@@ -25,7 +25,7 @@ public enum ProxyMain {
             // Everything below reads `environment`. The request's headers and the settings leave the
             // process environment, so no library sees them, and URLSession's start-up, which builds
             // `ProcessInfo.environment` several times (~90,000 instructions a variable), runs on what
-            // is left: PATH, proxies, certificates, locale.
+            // is left: PATH, proxy and certificate settings, the CGI meta-variables.
             Syscalls.unsetEnvironment(
                 ["HTTP_PROXY"] + environment.keys.filter { $0.hasPrefix("HTTP_") || $0.hasPrefix("ZEROWEIGHT_") })
         } else {
