@@ -20,14 +20,15 @@ public enum ProxyMain {
             Syscalls.exit(2)
         }
         if mode == .cgi {
-            // httpoxy: a client's `Proxy:` header arrives as HTTP_PROXY; it must never steer the upstream call.
-            environment["HTTP_PROXY"] = nil
-            // Everything below reads `environment`. The request's headers and the settings leave the
-            // process environment, so no library sees them, and URLSession's start-up, which builds
-            // `ProcessInfo.environment` several times (~90,000 instructions a variable), runs on what
-            // is left: PATH, proxy and certificate settings, the CGI meta-variables.
+            // Everything below reads `environment`. The request's headers (HTTP_PROXY among them:
+            // httpoxy) and the settings leave the process environment, so no library sees them, and
+            // URLSession's start-up, which builds `ProcessInfo.environment` several times (~90,000
+            // instructions a variable), runs on what is left: PATH, proxy and certificate settings,
+            // the CGI meta-variables.
             Syscalls.unsetEnvironment(
-                ["HTTP_PROXY"] + environment.keys.filter { $0.hasPrefix("HTTP_") || $0.hasPrefix("ZEROWEIGHT_") })
+                environment.keys.filter { $0.hasPrefix("HTTP_") || $0.hasPrefix("ZEROWEIGHT_") })
+            // httpoxy: a client's `Proxy:` header must never steer the upstream call.
+            environment["HTTP_PROXY"] = nil
         } else {
             // As early as possible: from here on SIGTERM means "drain and exit 0", never a kill.
             do { terminationFD = try Syscalls.catchTermination() } catch {
